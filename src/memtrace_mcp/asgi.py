@@ -1,0 +1,36 @@
+"""The one ASGI app: REST (and, with the MCP face, /mcp and /sse) over one set of
+services, opened and closed by the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from starlette.types import ASGIApp
+
+from .config import Settings
+from .transports.rest.app import create_rest_app
+from .transports.rest.limits import BodyLimit
+from .wiring import build_runtime
+
+
+def create_app(
+    settings: Settings, *, on_bootstrap_key: Callable[[str], None] | None = None
+) -> ASGIApp:
+    """The whole HTTP face. ``on_bootstrap_key`` receives the first-run admin key."""
+    runtime = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: object) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            key = await runtime.services.auth.bootstrap()
+            if key is not None and on_bootstrap_key is not None:
+                on_bootstrap_key(key)
+            yield
+        finally:
+            await runtime.stop()
+
+    store_kind = "arc" if settings.arc_url else "embedded"
+    rest = create_rest_app(runtime.services, store_kind=store_kind, lifespan=lifespan)
+    return BodyLimit(rest, settings.max_body_bytes)

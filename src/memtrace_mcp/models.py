@@ -1,0 +1,337 @@
+"""The shapes every layer shares: what clients send, what the service returns.
+
+Validation rules live here and only here, so REST and MCP enforce the same ones.
+Each model is strict (a number is never accepted for a string, nor a string for a
+number) because a client that sends the wrong type has a bug it should hear about.
+Size limits that are configurable (content, metadata) are checked in the service.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import InvalidInputError
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+EVENT_TYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+TAG_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+MemoryType = Literal["episodic", "session", "decision", "entity"]
+MEMORY_TYPES: tuple[MemoryType, ...] = ("episodic", "session", "decision", "entity")
+Order = Literal["asc", "desc"]
+Scope = Literal["read", "write", "admin"]
+SessionStatus = Literal["active", "closed"]
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
+Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
+Metadata = dict[str, Any]
+
+MAX_LIMIT = 1000
+MAX_BATCH = 1000
+
+
+class _Input(BaseModel):
+    """Base of every client-supplied shape: strict types, unknown keys ignored
+    (the original service and its SDKs ignore them too)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- memories -------------------------------------------------------------------
+
+
+class MemoryDraft(_Input):
+    """One memory as a client sends it."""
+
+    agent_id: Id = Field(description="Agent that produced the memory; registered on first use.")
+    content: str = Field(min_length=1, description="What happened, was seen or decided.")
+    memory_type: MemoryType = "episodic"
+    event_type: EventType = Field("general", description="App-defined kind, e.g. page_crawled.")
+    session_id: Id | None = None
+    metadata: Metadata | None = None
+    tags: list[Tag] | None = Field(None, max_length=32)
+    importance: float = Field(0.0, ge=0.0, le=1.0)
+    dedup_key: str | None = Field(None, min_length=1, max_length=256)
+    parent_id: Id | None = None
+
+
+class MemoryBatch(_Input):
+    memories: list[MemoryDraft] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Memory(_Output):
+    """A stored memory, as every face returns it."""
+
+    memory_id: str
+    time: datetime
+    org_id: str
+    agent_id: str
+    session_id: str | None
+    memory_type: MemoryType
+    event_type: str
+    content: str
+    metadata: Metadata
+    tags: list[str]
+    importance: float
+    dedup_key: str
+    parent_id: str | None
+
+
+class DuplicateInfo(_Output):
+    index: int = Field(description="Position of the skipped item in the request.")
+    memory_id: str = Field(description="The memory that already holds this dedup key.")
+    dedup_key: str
+
+
+class BatchResult(_Output):
+    memories: list[Memory]
+    count: int
+    duplicates: list[DuplicateInfo]
+
+
+class MemoryFilter(_Input):
+    """Filters shared by list and search. Times are still expressions here."""
+
+    agent_id: Id | None = None
+    session_id: Id | None = None
+    memory_types: list[MemoryType] | None = Field(None, max_length=4)
+    event_types: list[EventType] | None = Field(None, max_length=64)
+    tags: list[Tag] | None = Field(None, max_length=32)
+    content_contains: str | None = Field(None, min_length=1, max_length=1024)
+    min_importance: float | None = Field(None, ge=0.0, le=1.0)
+    since: str | None = Field(None, description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")
+    until: str | None = Field(None, description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")
+    limit: int = Field(100, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=10_000_000)
+    order: Order = "desc"
+
+
+class SearchRequest(MemoryFilter):
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+
+
+class MemoryQuery(_Output):
+    """A resolved filter, scoped to one org: what a store executes."""
+
+    org_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+    memory_types: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    content_contains: str | None = None
+    min_importance: float | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    limit: int = 100
+    offset: int = 0
+    order: Order = "desc"
+
+
+class MemoryPage(_Output):
+    memories: list[Memory]
+    count: int
+    has_more: bool
+
+
+class SearchResult(_Output):
+    results: list[Memory]
+    count: int
+    has_more: bool
+    query_time_ms: int
+
+
+class MemoryStats(_Output):
+    """Counts a store computes for one agent."""
+
+    memory_count: int
+    memories_24h: int
+    errors_24h: int
+    memory_types: dict[str, int]
+    last_time: datetime | None
+
+
+# --- agents ---------------------------------------------------------------------
+
+
+class AgentDraft(_Input):
+    name: Id = Field(description="Agent name; it is also the agent's id.")
+    description: str | None = Field(None, max_length=4096)
+    config: Metadata | None = None
+
+
+class Agent(_Output):
+    id: str
+    org_id: str
+    name: str
+    description: str | None
+    config: Metadata
+    created_at: datetime
+    last_active_at: datetime | None
+
+
+class AgentList(_Output):
+    agents: list[Agent]
+    count: int
+
+
+class AgentStats(_Output):
+    agent_id: str
+    memory_count: int
+    memories_24h: int
+    errors_24h: int
+    session_count: int
+    active_sessions: int
+    memory_types: dict[str, int]
+    last_active_at: datetime | None
+
+
+# --- sessions -------------------------------------------------------------------
+
+
+class SessionDraft(_Input):
+    agent_id: Id
+    metadata: Metadata | None = None
+    session_id: Id | None = Field(None, description="Optional client-chosen id; sess_<hex> if absent.")
+
+
+class SessionUpdate(_Input):
+    status: SessionStatus | None = None
+    metadata: Metadata | None = Field(
+        None, description="Keys are merged into the session's metadata; a null value removes a key."
+    )
+
+
+class Session(_Output):
+    id: str
+    org_id: str
+    agent_id: str
+    status: SessionStatus
+    metadata: Metadata
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class SessionList(_Output):
+    sessions: list[Session]
+    count: int
+
+
+class ContextRequest(_Input):
+    since: str | None = Field(None, description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")
+    include_types: list[MemoryType] | None = Field(None, max_length=4)
+    max_tokens: int | None = Field(None, ge=50, le=200_000)
+
+
+class SessionContext(_Output):
+    session_id: str
+    context: str
+    memory_count: int
+    token_count: int
+    truncated: bool
+
+
+# --- auth -----------------------------------------------------------------------
+
+
+class Principal(_Output):
+    """Who is calling: the org every read and write is scoped to, and what it may do."""
+
+    org_id: str
+    scopes: frozenset[Scope]
+    key_id: str | None = None
+
+    def can(self, scope: Scope) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+class Org(_Output):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class ApiKeyInfo(_Output):
+    """A key as listed: never the secret, only a prefix to recognise it by."""
+
+    id: str
+    org_id: str
+    name: str
+    prefix: str
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class CreatedApiKey(ApiKeyInfo):
+    key: str = Field(description="The secret; shown only in this response.")
+
+
+class ApiKeyDraft(_Input):
+    name: str = Field(min_length=1, max_length=128)
+    scopes: list[Scope] = Field(default_factory=lambda: ["read", "write"], min_length=1, max_length=3)
+
+
+class ApiKeyList(_Output):
+    keys: list[ApiKeyInfo]
+    count: int
+
+
+# --- validation entry point -------------------------------------------------------
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse(model: type[_M], data: object, *, prefix: str = "") -> _M:
+    """Validate ``data`` as ``model``; bad input becomes one InvalidInputError whose
+    message names the field (``memories[3].content: ...``), for every face alike."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(describe(exc, prefix), field=_first_field(exc, prefix)) from None
+
+
+def describe(exc: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:3]:
+        where = _loc(error["loc"], prefix) or "body"
+        parts.append(f"{where}: {_message(error)}")
+    more = exc.error_count() - 3
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _first_field(exc: ValidationError, prefix: str) -> str | None:
+    errors = exc.errors(include_url=False)
+    return _loc(errors[0]["loc"], prefix) or None if errors else None
+
+
+def _loc(loc: tuple[int | str, ...], prefix: str) -> str:
+    text = prefix
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "string_pattern_mismatch":
+        return "has characters or a length that are not allowed (" + str(
+            error.get("ctx", {}).get("pattern", "")
+        ) + ")"
+    if kind == "missing":
+        return "is required"
+    if kind == "literal_error":
+        return "must be one of " + str(error.get("ctx", {}).get("expected", ""))
+    return str(error["msg"])

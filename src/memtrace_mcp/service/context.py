@@ -1,0 +1,143 @@
+"""Session context: memories rendered as LLM-ready markdown within a token budget.
+
+Token counting (documented in rest/sessions.md): every ASCII character counts a
+quarter token and every other character a whole token, rounded up over the text.
+It overestimates real tokenizers for English (about 4 characters per token) and for
+CJK text and emoji (one or more tokens per character), so a budget it keeps is kept.
+The count is additive up to rounding, which lets the budget be planned line by line
+and still hold for the rendered whole.
+
+Under a budget: contents are shortened first (down to ``_MIN_CAP`` characters);
+if that is not enough, lines are chosen by priority (errors, then decisions, then
+by importance), newest first within a priority, and a last line says how many
+memories were left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..ids import short_id
+from ..models import Memory
+from ..timeexpr import to_us
+
+_TITLES = {
+    "episodic": "Recent Actions",
+    "decision": "Decisions Made",
+    "errors": "Errors",
+    "entity": "Known Entities",
+    "session": "Session Notes",
+}
+_ORDER = tuple(_TITLES)
+_CAPS = (2000, 1000, 500, 250, 120)
+_MIN_CAP = 80
+_ELLIPSIS = "…"
+
+
+def count_tokens(text: str) -> int:
+    return (_units(text) + 3) // 4
+
+
+def _units(text: str) -> int:
+    """Quarter-token units: 1 per ASCII character, 4 per other character."""
+    if text.isascii():
+        return len(text)
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return ascii_chars + 4 * (len(text) - ascii_chars)
+
+
+def section_of(memory: Memory) -> str:
+    return "errors" if memory.event_type == "error" else memory.memory_type
+
+
+def _priority(memory: Memory) -> tuple[int, float, int]:
+    kind = section_of(memory)
+    rank = 0 if kind == "errors" else 1 if kind == "decision" else 2
+    return (rank, -memory.importance, -to_us(memory.time))
+
+
+@dataclass(frozen=True)
+class RenderedContext:
+    text: str
+    token_count: int
+    truncated: bool
+
+
+def _line(memory: Memory, cap: int | None) -> str:
+    content = memory.content
+    reasoning = memory.metadata.get("reasoning") if memory.memory_type == "decision" else None
+    if isinstance(reasoning, str) and reasoning:
+        content = f"{content} (reasoning: {reasoning})"
+    if cap is not None and len(content) > cap:
+        content = content[:cap].rstrip() + _ELLIPSIS
+    content = content.replace("\n", "\n  ")
+    stamp = memory.time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"- [{stamp}] {memory.event_type}: {content} (#{short_id(memory.memory_id)})\n"
+
+
+def _omitted_line(n: int) -> str:
+    return f"\n_{n} more memor{'y' if n == 1 else 'ies'} left out._\n"
+
+
+def _assemble(session_id: str, chosen: dict[str, list[str]], omitted: int) -> str:
+    parts = [f"## Session Context ({session_id})\n"]
+    for kind in _ORDER:
+        lines = chosen.get(kind)
+        if lines:
+            parts.append(f"\n### {_TITLES[kind]} ({len(lines)})\n")
+            parts.extend(lines)
+    if omitted:
+        parts.append(_omitted_line(omitted))
+    return "".join(parts)
+
+
+def render_context(
+    session_id: str, memories: Sequence[Memory], max_tokens: int | None
+) -> RenderedContext:
+    """``memories`` newest first. Returns markdown whose token count is ≤ max_tokens."""
+    grouped: dict[str, list[Memory]] = {}
+    for memory in memories:
+        grouped.setdefault(section_of(memory), []).append(memory)
+
+    def full(cap: int | None) -> str:
+        return _assemble(
+            session_id, {k: [_line(m, cap) for m in ms] for k, ms in grouped.items()}, 0
+        )
+
+    text = full(None)
+    if max_tokens is None or count_tokens(text) <= max_tokens:
+        return RenderedContext(text, count_tokens(text), False)
+    budget_units = max_tokens * 4  # count_tokens(t) <= max_tokens  <=>  _units(t) <= this
+    # Shortening helps only if every line fits at the shortest cap; else pick lines.
+    if _units(full(_MIN_CAP)) <= budget_units:
+        for cap in (*_CAPS, _MIN_CAP):
+            text = full(cap)
+            if _units(text) <= budget_units:
+                return RenderedContext(text, count_tokens(text), True)
+    text = _select(session_id, memories, budget_units)
+    return RenderedContext(text, count_tokens(text), True)
+
+
+def _select(session_id: str, memories: Sequence[Memory], budget_units: int) -> str:
+    """Choose lines by priority until the budget is spent; render them in order."""
+    # Reserve room for the heading and the "left out" line (sized for the worst case).
+    used = _units(f"## Session Context ({session_id})\n") + _units(_omitted_line(len(memories)))
+    chosen: set[int] = set()
+    opened: set[str] = set()
+    ranked = sorted(range(len(memories)), key=lambda i: _priority(memories[i]))
+    for i in ranked:
+        kind = section_of(memories[i])
+        cost = _units(_line(memories[i], _MIN_CAP))
+        if kind not in opened:
+            cost += _units(f"\n### {_TITLES[kind]} ({len(memories)})\n")
+        if used + cost > budget_units:
+            continue
+        used += cost
+        chosen.add(i)
+        opened.add(kind)
+    lines: dict[str, list[str]] = {}
+    for i, memory in enumerate(memories):
+        if i in chosen:
+            lines.setdefault(section_of(memory), []).append(_line(memory, _MIN_CAP))
+    return _assemble(session_id, lines, len(memories) - len(chosen))

@@ -1,0 +1,1 @@
+"""Storage backends. Importing this package loads none of them."""

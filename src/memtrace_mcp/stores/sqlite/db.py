@@ -1,0 +1,253 @@
+"""One SQLite file in WAL mode: one writer thread that group-commits, many readers.
+
+Writes are jobs: a function run against the writer connection inside a transaction.
+The writer thread takes every job queued at that moment (up to ``group_max``), runs
+each under its own savepoint (so one failing job does not undo the others), commits
+once with ``synchronous=FULL`` and only then resolves the callers' futures. A caller
+that got its answer is therefore durable, and a burst of N writers costs one fsync,
+not N.
+
+Several processes may share the file (Claude Desktop and Claude Code each run a
+stdio server): every write transaction is ``BEGIN IMMEDIATE``, so check-then-insert
+jobs (dedup, bootstrap) are serialised across processes, and a lock held by another
+process is waited for, never reported to a client.
+
+Reads run on per-thread read connections in a worker thread; tiny point lookups on
+the hot path (API key checks) may run inline on the event loop's own connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ...errors import MemtraceError, UnavailableError
+from .schema import migrate
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_BUSY_TIMEOUT_MS = 5_000
+_LOCK_DEADLINE_S = 60.0
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[sqlite3.Connection], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _Stop:
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def map_sqlite_errors() -> Iterator[None]:
+    """Translate SQLite failures that are not our own errors into a safe 503."""
+    try:
+        yield
+    except MemtraceError:
+        raise
+    except sqlite3.Error as exc:
+        log.error("sqlite error: %s", exc)
+        raise UnavailableError("the embedded store cannot serve this request right now") from exc
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA mmap_size = 268435456")
+    conn.create_function("mt_lower", 1, _lower, deterministic=True)
+    if readonly:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds key hashes."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+class Database:
+    def __init__(self, path: Path, *, group_max: int = 512) -> None:
+        self.path = path
+        self._group_max = group_max
+        self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._inline: sqlite3.Connection | None = None
+        self._limiter = anyio.CapacityLimiter(8)
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def open(self) -> None:
+        await anyio.to_thread.run_sync(self._open_sync)
+
+    def _open_sync(self) -> None:
+        _create_private_file(self.path)
+        conn = _connect(self.path, readonly=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        self._begin(conn)
+        try:
+            migrate(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="memtrace-sqlite-writer", daemon=True
+        )
+        self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is None:
+            return
+        stop = _Stop()
+        self._queue.put(stop)
+        await anyio.to_thread.run_sync(stop.done.wait)
+        self._writer.join()
+        self._writer = None
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
+
+    # --- writes -----------------------------------------------------------------
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a committed transaction; return once it is durable."""
+        if self._writer is None:
+            raise UnavailableError("the embedded store is not open")
+        loop = asyncio.get_running_loop()
+        job = _Job(fn, loop, loop.create_future())
+        self._queue.put(job)
+        with map_sqlite_errors():
+            return await job.future  # type: ignore[no-any-return]
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        stop: _Stop | None = None
+        while stop is None:
+            item = self._queue.get()
+            if isinstance(item, _Stop):
+                stop = item
+                break
+            group = [item]
+            while len(group) < self._group_max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(nxt, _Stop):
+                    stop = nxt
+                    break
+                group.append(nxt)
+            self._commit_group(conn, group)
+        conn.close()
+        stop.done.set()
+
+    def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
+        try:
+            self._begin(conn)
+            for job in group:
+                conn.execute("SAVEPOINT job")
+                try:
+                    job.result = job.fn(conn)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    conn.execute("ROLLBACK TO job")
+                    job.error = exc
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("sqlite commit failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = UnavailableError("the embedded store could not commit this write")
+            for job in group:
+                job.result, job.error = None, failure
+        for job in group:
+            job.loop.call_soon_threadsafe(_settle, job)
+
+    @staticmethod
+    def _begin(conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, waiting out other processes' write locks."""
+        deadline = time.monotonic() + _LOCK_DEADLINE_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
+    # --- reads ------------------------------------------------------------------
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on a read connection in a worker thread."""
+        return await anyio.to_thread.run_sync(self._read_sync, fn, limiter=self._limiter)
+
+    def read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a point lookup inline: only for queries that touch a handful of rows."""
+        if self._inline is None:
+            self._inline = _connect(self.path, readonly=True)
+        with map_sqlite_errors():
+            return fn(self._inline)
+
+    def _read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        with map_sqlite_errors():
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+
+def _settle(job: _Job) -> None:
+    if job.future.done():  # the caller went away (cancelled); the write still happened
+        return
+    if job.error is not None:
+        job.future.set_exception(job.error)
+    else:
+        job.future.set_result(job.result)

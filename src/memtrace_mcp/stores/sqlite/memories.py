@@ -1,0 +1,266 @@
+"""Memories in SQLite.
+
+Memory ids are UUIDv7 carrying their own microsecond timestamp, so ordering by id
+*is* ordering by (time, id): every index ends in ``memory_id`` and serves "newest N
+matching X" by walking the index backwards and stopping after N rows. Exact tag
+matching uses ``memory_tags`` (one row per tag); case-insensitive substring search
+uses an FTS5 trigram index, with a scan only for needles shorter than a trigram.
+All values are bound parameters; the SQL text is built from fixed fragments only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ...ids import memory_id_floor
+from ...models import Memory, MemoryQuery, MemoryStats
+from ...timeexpr import from_us
+from ..base import Duplicate, NewMemory, StoreStatus
+from .db import Database
+
+_COLS = (
+    "m.memory_id, m.org_id, m.time_us, m.agent_id, m.session_id, m.memory_type, m.event_type,"
+    " m.content, m.metadata, m.tags, m.importance, m.dedup_key, m.parent_id"
+)
+_TRIGRAM = 3
+
+
+def _memory(row: tuple[Any, ...]) -> Memory:
+    return Memory.model_construct(
+        memory_id=row[0],
+        org_id=row[1],
+        time=from_us(row[2]),
+        agent_id=row[3],
+        session_id=row[4],
+        memory_type=row[5],
+        event_type=row[6],
+        content=row[7],
+        metadata=json.loads(row[8]),
+        tags=json.loads(row[9]),
+        importance=row[10],
+        dedup_key=row[11],
+        parent_id=row[12],
+    )
+
+
+def _from_record(rec: NewMemory) -> Memory:
+    return Memory.model_construct(
+        memory_id=rec.memory_id,
+        org_id=rec.org_id,
+        time=from_us(rec.time_us),
+        agent_id=rec.agent_id,
+        session_id=rec.session_id,
+        memory_type=rec.memory_type,
+        event_type=rec.event_type,
+        content=rec.content,
+        metadata=json.loads(rec.metadata_json),
+        tags=list(rec.tags),
+        importance=rec.importance,
+        dedup_key=rec.dedup_key,
+        parent_id=rec.parent_id,
+    )
+
+
+def fts_phrase(needle: str) -> str:
+    """An FTS5 phrase matching ``needle`` literally (quotes doubled, nothing else special)."""
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def build_filter(q: MemoryQuery) -> tuple[str, str, list[Any]]:
+    """(FROM clause, WHERE clause, params) for a query; the first tag drives the scan."""
+    params: list[Any] = []
+    if q.tags:
+        source = (
+            "memory_tags t JOIN memories m ON m.memory_id = t.memory_id"
+        )
+        where = ["t.org_id = ?", "t.tag = ?", "m.org_id = ?"]
+        params += [q.org_id, q.tags[0], q.org_id]
+        order_col = "t.memory_id"
+    else:
+        source = "memories m"
+        where = ["m.org_id = ?"]
+        params.append(q.org_id)
+        order_col = "m.memory_id"
+    for tag in q.tags[1:]:
+        where.append(
+            "EXISTS (SELECT 1 FROM memory_tags x"
+            " WHERE x.org_id = m.org_id AND x.tag = ? AND x.memory_id = m.memory_id)"
+        )
+        params.append(tag)
+    if q.agent_id is not None:
+        where.append("m.agent_id = ?")
+        params.append(q.agent_id)
+    if q.session_id is not None:
+        where.append("m.session_id = ?")
+        params.append(q.session_id)
+    if q.memory_types:
+        where.append(f"m.memory_type IN ({','.join('?' * len(q.memory_types))})")
+        params += q.memory_types
+    if q.event_types:
+        where.append(f"m.event_type IN ({','.join('?' * len(q.event_types))})")
+        params += q.event_types
+    if q.min_importance is not None:
+        where.append("m.importance >= ?")
+        params.append(q.min_importance)
+    if q.since_us is not None:
+        where.append(f"{order_col} >= ?")
+        params.append(memory_id_floor(q.since_us))
+    if q.until_us is not None:
+        where.append(f"{order_col} < ?")
+        params.append(memory_id_floor(q.until_us))
+    if q.content_contains is not None:
+        if len(q.content_contains) >= _TRIGRAM:
+            where.append("m.rid IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)")
+            params.append(fts_phrase(q.content_contains))
+        else:
+            where.append("instr(mt_lower(m.content), ?) > 0")
+            params.append(q.content_contains.lower())
+    return source, " AND ".join(where), params
+
+
+class SqliteMemoryStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert_memories(
+        self, records: Sequence[NewMemory], *, dedup_since_us: int | None
+    ) -> list[Memory | Duplicate]:
+        def job(conn: sqlite3.Connection) -> list[Memory | Duplicate]:
+            outcomes: list[Memory | Duplicate] = []
+            seen: dict[tuple[str, str], str] = {}
+            rows: list[tuple[Any, ...]] = []
+            tag_rows: list[tuple[str, str, str]] = []
+            for rec in records:
+                if dedup_since_us is not None:
+                    held = seen.get((rec.org_id, rec.dedup_key))
+                    if held is None:
+                        hit = conn.execute(
+                            "SELECT memory_id FROM memories WHERE org_id = ? AND dedup_key = ?"
+                            " AND time_us >= ? ORDER BY time_us DESC LIMIT 1",
+                            (rec.org_id, rec.dedup_key, dedup_since_us),
+                        ).fetchone()
+                        held = hit[0] if hit else None
+                    if held is not None:
+                        outcomes.append(Duplicate(memory_id=held, dedup_key=rec.dedup_key))
+                        continue
+                    seen[(rec.org_id, rec.dedup_key)] = rec.memory_id
+                rows.append(
+                    (
+                        rec.memory_id,
+                        rec.org_id,
+                        rec.time_us,
+                        rec.agent_id,
+                        rec.session_id,
+                        rec.memory_type,
+                        rec.event_type,
+                        rec.content,
+                        rec.metadata_json,
+                        json.dumps(list(rec.tags)),
+                        rec.importance,
+                        rec.dedup_key,
+                        rec.parent_id,
+                    )
+                )
+                tag_rows += [(rec.org_id, tag, rec.memory_id) for tag in dict.fromkeys(rec.tags)]
+                outcomes.append(_from_record(rec))
+            conn.executemany(
+                "INSERT INTO memories(memory_id, org_id, time_us, agent_id, session_id,"
+                " memory_type, event_type, content, metadata, tags, importance, dedup_key,"
+                " parent_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            if tag_rows:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO memory_tags(org_id, tag, memory_id) VALUES (?,?,?)",
+                    tag_rows,
+                )
+            return outcomes
+
+        return await self._db.write(job)
+
+    async def get_memory(self, org_id: str, memory_id: str) -> Memory | None:
+        row = self._db.read_now(
+            lambda c: c.execute(
+                f"SELECT {_COLS} FROM memories m WHERE m.memory_id = ? AND m.org_id = ?",
+                (memory_id, org_id),
+            ).fetchone()
+        )
+        return _memory(row) if row else None
+
+    async def find_memory_ids(self, org_id: str, short_id: str) -> list[str]:
+        rows = self._db.read_now(
+            lambda c: c.execute(
+                "SELECT memory_id FROM memories WHERE org_id = ? AND substr(memory_id, 25) = ?"
+                " LIMIT 2",
+                (org_id, short_id),
+            ).fetchall()
+        )
+        return [r[0] for r in rows]
+
+    async def query_memories(self, query: MemoryQuery) -> list[Memory]:
+        source, where, params = build_filter(query)
+        direction = "DESC" if query.order == "desc" else "ASC"
+        order_col = "t.memory_id" if query.tags else "m.memory_id"
+        sql = (
+            f"SELECT {_COLS} FROM {source} WHERE {where}"
+            f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
+        )
+        params += [query.limit, query.offset]
+        rows = await self._db.read(lambda c: c.execute(sql, params).fetchall())
+        return [_memory(r) for r in rows]
+
+    async def count_memories(self, query: MemoryQuery) -> int:
+        source, where, params = build_filter(query)
+        sql = f"SELECT count(*) FROM {source} WHERE {where}"
+        row = await self._db.read(lambda c: c.execute(sql, params).fetchone())
+        return int(row[0])
+
+    async def delete_memory(self, org_id: str, memory_id: str) -> bool:
+        def job(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM memories WHERE memory_id = ? AND org_id = ?", (memory_id, org_id)
+            )
+            return cur.rowcount > 0
+
+        return await self._db.write(job)
+
+    async def delete_agent_memories(self, org_id: str, agent_id: str) -> int:
+        def job(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM memories WHERE org_id = ? AND agent_id = ?", (org_id, agent_id)
+            )
+            return cur.rowcount
+
+        return await self._db.write(job)
+
+    async def memory_stats(self, org_id: str, agent_id: str, since_us: int) -> MemoryStats:
+        floor = memory_id_floor(since_us)
+
+        def read(conn: sqlite3.Connection) -> MemoryStats:
+            total, recent, errors, last = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE memory_id >= ?),"
+                " count(*) FILTER (WHERE memory_id >= ? AND event_type = 'error'),"
+                " max(time_us) FROM memories WHERE org_id = ? AND agent_id = ?",
+                (floor, floor, org_id, agent_id),
+            ).fetchone()
+            types = conn.execute(
+                "SELECT memory_type, count(*) FROM memories WHERE org_id = ? AND agent_id = ?"
+                " GROUP BY memory_type ORDER BY memory_type",
+                (org_id, agent_id),
+            ).fetchall()
+            return MemoryStats(
+                memory_count=total,
+                memories_24h=recent,
+                errors_24h=errors,
+                memory_types={t: n for t, n in types},
+                last_time=from_us(last) if last is not None else None,
+            )
+
+        return await self._db.read(read)
+
+    async def status(self) -> StoreStatus:
+        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+        return StoreStatus(store="embedded", ready=True)

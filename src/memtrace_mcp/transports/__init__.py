@@ -1,0 +1,1 @@
+"""The faces: REST, MCP. Each is a thin adapter over the services."""

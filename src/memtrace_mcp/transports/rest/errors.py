@@ -1,0 +1,97 @@
+"""The one table from our errors to HTTP, and the handlers that apply it.
+
+Every error leaves as ``{"error": code, "message": text}``; nothing else (FastAPI's
+``detail``, Starlette's plain text, a traceback) ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from ...errors import (
+    ConflictError,
+    DuplicateMemoryError,
+    ForbiddenError,
+    InvalidInputError,
+    MemtraceError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+    UnavailableError,
+)
+from ...models import describe
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[MemtraceError], int] = {
+    InvalidInputError: 400,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    PayloadTooLargeError: 413,
+    UnavailableError: 503,
+}
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="memtrace"'} if status == 401 else None
+    return JSONResponse({"error": code, "message": message, **extra}, status, headers=headers)
+
+
+def status_of(exc: MemtraceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+async def _memtrace_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MemtraceError)
+    extra: dict[str, Any] = {}
+    if exc.field:
+        extra["field"] = exc.field
+    if isinstance(exc, DuplicateMemoryError):
+        extra.update(memory_id=exc.memory_id, dedup_key=exc.dedup_key)
+    return error_response(status_of(exc), exc.code, exc.message, **extra)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for error in exc.errors()[:3]:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "path", "body", "header")]
+        parts.append(f"{'.'.join(loc) or 'request'}: {error.get('msg', 'is invalid')}")
+    return error_response(400, "invalid_request", "; ".join(parts))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "invalid_request")
+    message = {404: "no such route", 405: "method not allowed on this route"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return error_response(exc.status_code, code, message)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "internal error; the server log has details")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(MemtraceError, _memtrace_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+__all__ = ["describe", "error_response", "install", "status_of"]

@@ -1,0 +1,115 @@
+"""/api/v1/memories and /api/v1/search."""
+
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from ...errors import InvalidInputError
+from ...models import (
+    BatchResult,
+    Memory,
+    MemoryBatch,
+    MemoryDraft,
+    MemoryFilter,
+    MemoryPage,
+    MemoryType,
+    Order,
+    Principal,
+    SearchRequest,
+    SearchResult,
+    parse,
+)
+from ...service import Services
+from .deps import principal_dependency
+from .io import ModelResponse, body_doc, json_body, read_json
+
+_ERRORS = {400: {"description": "Invalid input"}, 401: {"description": "Missing or invalid key"}}
+
+
+def list_filter(
+    agent: Annotated[
+        str | None, Query(alias="agent_id", description="Only this agent's memories.")
+    ] = None,
+    session: Annotated[
+        str | None, Query(alias="session_id", description="Only this session's memories.")
+    ] = None,
+    memory_type: Annotated[MemoryType | None, Query()] = None,
+    event_type: Annotated[str | None, Query()] = None,
+    tags: Annotated[str | None, Query(description="Comma-separated; all must match exactly.")] = None,
+    since: Annotated[str | None, Query(description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")] = None,
+    until: Annotated[str | None, Query(description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    order: Annotated[Order, Query()] = "desc",
+) -> MemoryFilter:
+    tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags is not None else None
+    return parse(
+        MemoryFilter,
+        {
+            "agent_id": agent,
+            "session_id": session,
+            "memory_types": [memory_type] if memory_type else None,
+            "event_types": [event_type] if event_type is not None else None,
+            "tags": tag_list or None,
+            "since": since,
+            "until": until,
+            "limit": limit,
+            "offset": offset,
+            "order": order,
+        },
+    )
+
+
+def router(services: Services) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["memories"], responses=_ERRORS)
+    Caller = Annotated[Principal, Depends(principal_dependency(services))]
+    Filter = Annotated[MemoryFilter, Depends(list_filter)]
+
+    @api.post(
+        "/memories",
+        status_code=201,
+        response_model=Memory | BatchResult,
+        summary="Store one memory, or a batch of up to 1000",
+        openapi_extra=body_doc(MemoryDraft, MemoryBatch),
+        responses={409: {"description": "Duplicate (single create)"}},
+    )
+    async def create_memories(request: Request, principal: Caller) -> Response:
+        data = await read_json(request)
+        if not isinstance(data, dict):
+            raise InvalidInputError("request body must be a JSON object", field="body")
+        if "memories" in data:
+            batch = parse(MemoryBatch, data)
+            result = await services.memories.remember_batch(principal, batch.memories)
+            return ModelResponse(result, 201)
+        memory = await services.memories.remember(principal, parse(MemoryDraft, data))
+        return ModelResponse(memory, 201)
+
+    @api.get("/memories", response_model=MemoryPage, summary="List memories, newest first")
+    async def list_memories(principal: Caller, flt: Filter) -> Response:
+        return ModelResponse(await services.memories.list(principal, flt))
+
+    @api.get("/memories/{memory_id}", response_model=Memory, summary="Get one memory")
+    async def get_memory(memory_id: str, principal: Caller) -> Response:
+        return ModelResponse(await services.memories.get(principal, memory_id))
+
+    @api.delete("/memories/{memory_id}", status_code=204, summary="Forget one memory")
+    async def delete_memory(memory_id: str, principal: Caller) -> Response:
+        await services.memories.forget(principal, memory_id)
+        return Response(status_code=204)
+
+    @api.post(
+        "/search",
+        response_model=SearchResult,
+        summary="Search memories with structured filters",
+        tags=["search"],
+        openapi_extra=body_doc(SearchRequest, required=False),
+    )
+    async def search(
+        principal: Caller,
+        request: Annotated[SearchRequest, Depends(json_body(SearchRequest, optional=True))],
+    ) -> Response:
+        return ModelResponse(await services.memories.search(principal, request))
+
+    return api
