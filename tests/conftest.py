@@ -17,6 +17,8 @@ from memtrace_mcp.wiring import open_services
 from .support.asgi import lifespan
 from .support.server import ServerProcess, start_server
 
+pytest_plugins = ["tests.support.guard"]
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
