@@ -43,6 +43,7 @@ def create_rest_app(
                 routes=app.routes,
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
+            _document_errors(schema, components)
             for name, model in sorted(BODY_MODELS.items()):
                 model_schema = model.model_json_schema(
                     ref_template="#/components/schemas/{model}", mode="validation"
@@ -55,3 +56,36 @@ def create_rest_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+_ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {
+            "type": "string",
+            "description": "invalid_request, unauthorized, forbidden, not_found, duplicate, "
+            "conflict, payload_too_large, internal_error or unavailable",
+        },
+        "message": {"type": "string", "description": "What went wrong, naming the field."},
+        "field": {"type": "string", "description": "The offending field, when there is one."},
+        "memory_id": {"type": "string", "description": "duplicate: the memory holding the key."},
+        "dedup_key": {"type": "string", "description": "duplicate: the key in question."},
+    },
+}
+
+
+def _document_errors(schema: dict[str, Any], components: dict[str, Any]) -> None:
+    """FastAPI documents a 422 we never send; we send 400 with the Error shape."""
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Error"] = _ERROR_SCHEMA
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and "content" not in response:
+                    response["content"] = error_content
