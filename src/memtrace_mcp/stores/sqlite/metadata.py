@@ -81,9 +81,18 @@ def _json(value: Mapping[str, Any] | None) -> str:
     return json.dumps(dict(value or {}), ensure_ascii=False, separators=(",", ":"))
 
 
+# Writing a memory registers its agent and moves last_active_at; doing that on every
+# write would double the writer's work, so this process skips a touch it made less
+# than this long ago. Cost: last_active_at may lag by up to a second, and an agent
+# deleted by *another* process within that second is re-registered on a later write.
+_TOUCH_EVERY_US = 1_000_000
+_TOUCHED_MAX = 100_000  # forget the throttle state rather than grow without bound
+
+
 class SqliteMetadataStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._touched: dict[tuple[str, str], int] = {}
 
     # --- orgs -------------------------------------------------------------------
 
@@ -187,7 +196,17 @@ class SqliteMetadataStore:
     # --- agents -----------------------------------------------------------------
 
     async def touch_agents(self, org_id: str, last_active: Mapping[str, int]) -> None:
-        rows = [(org_id, agent, agent, t, t) for agent, t in last_active.items()]
+        rows = [
+            (org_id, agent, agent, t, t)
+            for agent, t in last_active.items()
+            if t - self._touched.get((org_id, agent), -_TOUCH_EVERY_US) >= _TOUCH_EVERY_US
+        ]
+        if not rows:
+            return
+        if len(self._touched) > _TOUCHED_MAX:
+            self._touched.clear()
+        for row in rows:
+            self._touched[(org_id, row[1])] = row[3]
 
         def job(conn: sqlite3.Connection) -> None:
             conn.executemany(
@@ -241,6 +260,8 @@ class SqliteMetadataStore:
         return [_agent(r) for r in rows]
 
     async def delete_agent(self, org_id: str, agent_id: str) -> bool:
+        self._touched.pop((org_id, agent_id), None)
+
         def job(conn: sqlite3.Connection) -> bool:
             gone = conn.execute(
                 "DELETE FROM agents WHERE org_id = ? AND id = ?", (org_id, agent_id)
