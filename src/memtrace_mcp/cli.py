@@ -1,4 +1,5 @@
-"""The ``memtrace-mcp`` command: serve, and manage keys and orgs.
+"""The ``memtrace-mcp`` command: MCP on stdio (the default), serve HTTP, and
+manage keys and orgs.
 
 Admin commands open the database file directly; they work whether a server is
 running or not, and their changes (a revoked key) reach running servers at once.
@@ -12,7 +13,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.log_level == "debug",
         server_header=False,
     )
+    return 0
+
+
+@asynccontextmanager
+async def _tool_services(settings: Any) -> AsyncIterator[Any]:
+    """The services behind stdio MCP: a remote server's REST API when MEMTRACE_URL
+    is set (remote mode), else the embedded store."""
+    if settings.url:
+        if settings.api_key is None:
+            raise ValueError("MEMTRACE_URL is set but MEMTRACE_API_KEY is not (remote mode needs both)")
+        from .transports.mcp.remote import open_remote
+
+        async with open_remote(settings.url, settings.api_key.get_secret_value()) as remote:
+            yield remote
+        return
+    from .wiring import open_services
+
+    async with open_services(settings) as services:
+        yield services
+
+
+def cmd_stdio(args: argparse.Namespace) -> int:
+    """MCP on stdin/stdout. Imports no HTTP server stack: start-up stays fast."""
+    from .transports.mcp.stdio import run_stdio
+
+    settings = _settings(args)
+    _configure_logging(settings.log_level, settings.log_format)
+
+    async def run() -> None:
+        async with _tool_services(settings) as services:
+            await run_stdio(services, agent_id=settings.agent_id)
+
+    asyncio.run(run())
     return 0
 
 
@@ -152,8 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memtrace-mcp {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="data directory (MEMTRACE_DATA_DIR)")
+    common.add_argument(
+        "--data-dir", type=Path, default=argparse.SUPPRESS, help="data directory (MEMTRACE_DATA_DIR)"
+    )
+    parser.add_argument("--data-dir", type=Path, help="data directory (MEMTRACE_DATA_DIR)")
+    parser.set_defaults(func=cmd_stdio)  # no command: MCP on stdio
     sub = parser.add_subparsers(dest="command")
+
+    stdio = sub.add_parser(
+        "stdio", parents=[common], help="serve MCP on stdin/stdout (the default with no command)"
+    )
+    stdio.set_defaults(func=cmd_stdio)
 
     serve = sub.add_parser("serve", parents=[common], help="run the HTTP server (REST + MCP)")
     serve.add_argument("--host", help="bind address (MEMTRACE_HOST, default 127.0.0.1)")
@@ -189,12 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return 2
     try:
-        return int(func(args))
+        return int(args.func(args))
     except MemtraceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

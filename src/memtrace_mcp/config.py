@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -45,16 +46,41 @@ class Settings(BaseSettings):
     arc_batch_size: int = Field(5000, ge=1, description="Most memories shipped to Arc per write.")
     arc_flush_interval_ms: int = Field(200, ge=10, description="Shipper wake-up interval.")
     arc_timeout_s: float = Field(10.0, gt=0, description="Per-request Arc timeout.")
+    arc_batch_bytes: int = Field(
+        4 * 1024 * 1024, ge=64 * 1024, description="Largest body of one write to Arc (bytes)."
+    )
+    arc_read_timeout_s: float = Field(
+        5.0, gt=0, description="A read waits this long for Arc, then serves the journal alone."
+    )
+    arc_cache_horizon_s: float = Field(
+        120.0,
+        ge=0,
+        description="How long Arc's path caches may hide a new hour directory (Arc: 30 s glob"
+        " + 60 s per query); rows stay journaled this long after Arc first shows their hour.",
+    )
+    arc_tombstone_grace_s: float = Field(
+        600.0, ge=0, description="Forgotten ids stay hidden this long after Arc's delete is verified."
+    )
 
     url: str | None = Field(None, description="Remote mode: a memtrace server the stdio MCP forwards to.")
     api_key: SecretStr | None = Field(None, description="Remote mode: the key for MEMTRACE_URL.")
 
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Extra Host names accepted by /mcp and /sse (DNS-rebinding protection).",
+        description="Extra Host names accepted by /mcp and /sse (DNS-rebinding protection), "
+        "comma-separated, e.g. mcp.example.com; * turns the Host/Origin check off "
+        "(only behind a proxy that checks Host itself).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        """``MEMTRACE_ALLOWED_HOSTS=a.example.com,b.example.com`` (or a TOML list)."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def db_path(self) -> Path:

@@ -8,10 +8,18 @@ Size limits that are configurable (content, metadata) are checked in the service
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from .errors import InvalidInputError
 
@@ -32,6 +40,52 @@ Metadata = dict[str, Any]
 
 MAX_LIMIT = 1000
 MAX_BATCH = 1000
+MAX_JSON_DEPTH = 32
+
+
+def _plain_text(value: str) -> str:
+    # Neither store can keep NUL in text it queries (Arc's SQL literals refuse it),
+    # nor a lone surrogate (not UTF-8): refused at the door, the same for every face
+    # and backend, instead of failing (500) deep in a store.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _storable_object(value: dict[str, Any]) -> dict[str, Any]:
+    """A client's JSON object must come back exactly as sent: no NaN/Infinity (not
+    JSON), no lone surrogates (not storable as UTF-8), and a nesting depth the
+    serialiser handles (a deeper object was stored, then failed every read)."""
+    if _too_deep(value, MAX_JSON_DEPTH):
+        raise ValueError(f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+    except UnicodeEncodeError:
+        raise ValueError("must hold valid Unicode text (no lone surrogates)") from None
+    except ValueError:
+        raise ValueError("must not hold NaN or Infinity") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_plain_text)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_object)]
 
 
 class _Input(BaseModel):
@@ -52,14 +106,14 @@ class MemoryDraft(_Input):
     """One memory as a client sends it."""
 
     agent_id: Id = Field(description="Agent that produced the memory; registered on first use.")
-    content: str = Field(min_length=1, description="What happened, was seen or decided.")
+    content: Text = Field(min_length=1, description="What happened, was seen or decided.")
     memory_type: MemoryType = "episodic"
     event_type: EventType = Field("general", description="App-defined kind, e.g. page_crawled.")
     session_id: Id | None = None
-    metadata: Metadata | None = None
+    metadata: JsonObject | None = None
     tags: list[Tag] | None = Field(None, max_length=32)
     importance: float = Field(0.0, ge=0.0, le=1.0)
-    dedup_key: str | None = Field(None, min_length=1, max_length=256)
+    dedup_key: Text | None = Field(None, min_length=1, max_length=256)
     parent_id: Id | None = None
 
 
@@ -105,7 +159,7 @@ class MemoryFilter(_Input):
     memory_types: list[MemoryType] | None = Field(None, max_length=4)
     event_types: list[EventType] | None = Field(None, max_length=64)
     tags: list[Tag] | None = Field(None, max_length=32)
-    content_contains: str | None = Field(None, min_length=1, max_length=1024)
+    content_contains: Text | None = Field(None, min_length=1, max_length=1024)
     min_importance: float | None = Field(None, ge=0.0, le=1.0)
     since: str | None = Field(None, description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")
     until: str | None = Field(None, description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")
@@ -164,8 +218,8 @@ class MemoryStats(_Output):
 
 class AgentDraft(_Input):
     name: Id = Field(description="Agent name; it is also the agent's id.")
-    description: str | None = Field(None, max_length=4096)
-    config: Metadata | None = None
+    description: Text | None = Field(None, max_length=4096)
+    config: JsonObject | None = None
 
 
 class Agent(_Output):
@@ -199,13 +253,13 @@ class AgentStats(_Output):
 
 class SessionDraft(_Input):
     agent_id: Id
-    metadata: Metadata | None = None
+    metadata: JsonObject | None = None
     session_id: Id | None = Field(None, description="Optional client-chosen id; sess_<hex> if absent.")
 
 
 class SessionUpdate(_Input):
     status: SessionStatus | None = None
-    metadata: Metadata | None = Field(
+    metadata: JsonObject | None = Field(
         None, description="Keys are merged into the session's metadata; a null value removes a key."
     )
 
@@ -236,6 +290,22 @@ class SessionContext(_Output):
     session_id: str
     context: str
     memory_count: int
+    token_count: int
+    truncated: bool
+
+
+class HistoryRequest(_Input):
+    """An agent's recent history across its sessions (what an MCP ``start_session``
+    shows so a model can resume work)."""
+
+    agent_id: Id
+    max_tokens: int = Field(800, ge=50, le=20_000, description="Token budget of the history.")
+
+
+class AgentHistory(_Output):
+    agent_id: str
+    context: str = Field(description="Markdown, rendered like session context; empty if none.")
+    memory_count: int = Field(description="Recent memories considered (newest first).")
     token_count: int
     truncated: bool
 
@@ -277,7 +347,7 @@ class CreatedApiKey(ApiKeyInfo):
 
 
 class ApiKeyDraft(_Input):
-    name: str = Field(min_length=1, max_length=128)
+    name: Text = Field(min_length=1, max_length=128)
     scopes: list[Scope] = Field(default_factory=lambda: ["read", "write"], min_length=1, max_length=3)
 
 
@@ -334,4 +404,6 @@ def _message(error: Any) -> str:
         return "is required"
     if kind == "literal_error":
         return "must be one of " + str(error.get("ctx", {}).get("expected", ""))
+    if kind == "value_error":  # our own validators: their text, without pydantic's prefix
+        return str(error.get("ctx", {}).get("error", error["msg"]))
     return str(error["msg"])

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..ids import short_id
-from ..models import Memory
+from ..models import AgentHistory, Memory
 from ..timeexpr import to_us
 
 _TITLES = {
@@ -80,8 +80,12 @@ def _omitted_line(n: int) -> str:
     return f"\n_{n} more memor{'y' if n == 1 else 'ies'} left out._\n"
 
 
-def _assemble(session_id: str, chosen: dict[str, list[str]], omitted: int) -> str:
-    parts = [f"## Session Context ({session_id})\n"]
+def _heading(title: str, label: str) -> str:
+    return f"## {title} ({label})\n"
+
+
+def _assemble(heading: str, chosen: dict[str, list[str]], omitted: int) -> str:
+    parts = [heading]
     for kind in _ORDER:
         lines = chosen.get(kind)
         if lines:
@@ -93,17 +97,22 @@ def _assemble(session_id: str, chosen: dict[str, list[str]], omitted: int) -> st
 
 
 def render_context(
-    session_id: str, memories: Sequence[Memory], max_tokens: int | None
+    session_id: str,
+    memories: Sequence[Memory],
+    max_tokens: int | None,
+    *,
+    title: str = "Session Context",
 ) -> RenderedContext:
-    """``memories`` newest first. Returns markdown whose token count is ≤ max_tokens."""
+    """``memories`` newest first. Returns markdown whose token count is ≤ max_tokens.
+    ``title`` names the heading (``## <title> (<session_id>)``), so an agent's
+    history across sessions renders by the same rules as one session."""
+    heading = _heading(title, session_id)
     grouped: dict[str, list[Memory]] = {}
     for memory in memories:
         grouped.setdefault(section_of(memory), []).append(memory)
 
     def full(cap: int | None) -> str:
-        return _assemble(
-            session_id, {k: [_line(m, cap) for m in ms] for k, ms in grouped.items()}, 0
-        )
+        return _assemble(heading, {k: [_line(m, cap) for m in ms] for k, ms in grouped.items()}, 0)
 
     text = full(None)
     if max_tokens is None or count_tokens(text) <= max_tokens:
@@ -115,14 +124,14 @@ def render_context(
             text = full(cap)
             if _units(text) <= budget_units:
                 return RenderedContext(text, count_tokens(text), True)
-    text = _select(session_id, memories, budget_units)
+    text = _select(heading, memories, budget_units)
     return RenderedContext(text, count_tokens(text), True)
 
 
-def _select(session_id: str, memories: Sequence[Memory], budget_units: int) -> str:
+def _select(heading: str, memories: Sequence[Memory], budget_units: int) -> str:
     """Choose lines by priority until the budget is spent; render them in order."""
     # Reserve room for the heading and the "left out" line (sized for the worst case).
-    used = _units(f"## Session Context ({session_id})\n") + _units(_omitted_line(len(memories)))
+    used = _units(heading) + _units(_omitted_line(len(memories)))
     chosen: set[int] = set()
     opened: set[str] = set()
     ranked = sorted(range(len(memories)), key=lambda i: _priority(memories[i]))
@@ -140,4 +149,25 @@ def _select(session_id: str, memories: Sequence[Memory], budget_units: int) -> s
     for i, memory in enumerate(memories):
         if i in chosen:
             lines.setdefault(section_of(memory), []).append(_line(memory, _MIN_CAP))
-    return _assemble(session_id, lines, len(memories) - len(chosen))
+    return _assemble(heading, lines, len(memories) - len(chosen))
+
+
+# An agent's history shows at most this many of its newest memories, any session.
+HISTORY_MEMORIES = 30
+
+
+def render_history(agent_id: str, memories: Sequence[Memory], max_tokens: int) -> AgentHistory:
+    """``memories`` newest first (at most HISTORY_MEMORIES), rendered by the session
+    rules under the heading ``## Recent History (agent <id>)``; empty when none."""
+    if not memories:
+        return AgentHistory(
+            agent_id=agent_id, context="", memory_count=0, token_count=0, truncated=False
+        )
+    rendered = render_context(f"agent {agent_id}", memories, max_tokens, title="Recent History")
+    return AgentHistory(
+        agent_id=agent_id,
+        context=rendered.text,
+        memory_count=len(memories),
+        token_count=rendered.token_count,
+        truncated=rendered.truncated,
+    )

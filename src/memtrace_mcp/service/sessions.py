@@ -7,20 +7,22 @@ from collections.abc import Callable
 from .. import ids
 from ..errors import ConflictError, NotFoundError
 from ..models import (
+    AgentHistory,
     ContextRequest,
+    HistoryRequest,
     MemoryQuery,
     Principal,
     Session,
+    SessionContext,
     SessionDraft,
     SessionList,
     SessionStatus,
     SessionUpdate,
-    SessionContext,
 )
 from ..stores.base import MemoryStore, MetadataStore
 from ..timeexpr import from_us, parse_time
 from .auth import require
-from .context import render_context
+from .context import HISTORY_MEMORIES, render_context, render_history
 
 # A context is rendered from at most this many memories (newest first); the count
 # of matches stays exact. It bounds the work of one call on a very long session.
@@ -112,3 +114,16 @@ class SessionService:
             token_count=rendered.token_count,
             truncated=rendered.truncated or matched > len(memories),
         )
+
+    async def history(self, principal: Principal, request: HistoryRequest) -> AgentHistory:
+        """The agent's newest memories across all its sessions, rendered within
+        ``max_tokens``, so a model starting a session can pick up where it left off."""
+        require(principal, "read")
+        query = MemoryQuery(
+            org_id=principal.org_id,
+            agent_id=request.agent_id,
+            limit=HISTORY_MEMORIES,
+            order="desc",
+        )
+        memories = await self._memories.query_memories(query)
+        return render_history(request.agent_id, memories, request.max_tokens)

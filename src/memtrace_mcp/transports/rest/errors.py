@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from ...errors import (
     ConflictError,
@@ -73,13 +74,33 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "invalid_request", "; ".join(parts))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "invalid_request")
     message = {404: "no such route", 405: "method not allowed on this route"}.get(
         exc.status_code, str(exc.detail)
     )
-    return error_response(exc.status_code, code, message)
+    response = error_response(exc.status_code, code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route matching the path; a 405 must
+        # name every method the path serves (RFC 9110), which may be several routes.
+        allowed = _allowed_methods(request)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this path, asked through the public
+    ``BaseRoute.matches`` so that nested (included) routers are covered too."""
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -32,9 +32,16 @@ async def read_json(request: Request, *, optional: bool = False) -> Any:
             return {}
         raise InvalidInputError("request body is required (a JSON object)", field="body")
     try:
-        return json.loads(raw)
+        # NaN and Infinity are not JSON; Python's parser would accept them.
+        return json.loads(raw, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError):
         raise InvalidInputError("request body is not valid JSON", field="body") from None
+    except RecursionError:  # nesting deeper than the parser's stack: bad input, not a 500
+        raise InvalidInputError("request body is nested too deeply", field="body") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def json_body(model: type[M], *, optional: bool = False) -> Callable[[Request], Awaitable[M]]:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from ...errors import InvalidInputError
 from ...models import (
     BatchResult,
+    EventType,
     Memory,
     MemoryBatch,
     MemoryDraft,
@@ -36,7 +37,8 @@ def list_filter(
         str | None, Query(alias="session_id", description="Only this session's memories.")
     ] = None,
     memory_type: Annotated[MemoryType | None, Query()] = None,
-    event_type: Annotated[str | None, Query()] = None,
+    # Typed here (not only in MemoryFilter) so a bad value is reported as event_type.
+    event_type: Annotated[EventType | None, Query()] = None,
     tags: Annotated[str | None, Query(description="Comma-separated; all must match exactly.")] = None,
     since: Annotated[str | None, Query(description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")] = None,
     until: Annotated[str | None, Query(description="Relative (30m, 2h, 7d, 1w) or ISO 8601.")] = None,
