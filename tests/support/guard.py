@@ -16,6 +16,12 @@ REQUIRED_AREAS = {
     "tests/stores/": "the store contract suite",
     "tests/rest/": "the REST API",
     "tests/durability/": "durability under SIGKILL and multi-process writes",
+    "tests/mcp/": "the MCP face (in-memory, stdio, HTTP, Inspector, conformance)",
+    "tests/sdk/": "compatibility with the published memtrace-sdk",
+    "tests/arc_standin/": "the Arc stand-in's fidelity to the golden recordings",
+    "tests/stores/test_memory_contract.py::test_stored_memory_reads_back_with_every_field[arc": (
+        "the store contract suite against the Arc store"
+    ),
 }
 
 
