@@ -1,0 +1,1 @@
+"""memtrace-mcp's benchmark suite: ``python -m bench`` (see bench/README.md)."""
