@@ -77,8 +77,10 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA temp_store = MEMORY")
-    conn.execute("PRAGMA cache_size = -32000")
-    conn.execute("PRAGMA mmap_size = 268435456")
+    # Page cache and memory map are per connection (a writer, up to 8 readers and
+    # one inline reader): kept modest so a server over a large store stays small.
+    conn.execute("PRAGMA cache_size = -8000")
+    conn.execute("PRAGMA mmap_size = 67108864")
     conn.create_function("mt_lower", 1, _lower, deterministic=True)
     if readonly:
         conn.execute("PRAGMA query_only = 1")
@@ -107,6 +109,13 @@ class Database:
         self._readers_lock = threading.Lock()
         self._inline: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(8)
+        self._idle_tasks: list[Callable[[sqlite3.Connection], bool]] = []
+
+    def add_idle_task(self, task: Callable[[sqlite3.Connection], bool]) -> None:
+        """Run ``task`` in its own transaction whenever no write is waiting; it does a
+        bounded piece of deferred work and returns whether more is pending. Register
+        before ``open``."""
+        self._idle_tasks.append(task)
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -160,8 +169,16 @@ class Database:
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         stop: _Stop | None = None
+        idle_pending = bool(self._idle_tasks)  # a previous process may have left work
         while stop is None:
-            item = self._queue.get()
+            if idle_pending:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    idle_pending = self._run_idle(conn)
+                    continue
+            else:
+                item = self._queue.get()
             if isinstance(item, _Stop):
                 stop = item
                 break
@@ -176,8 +193,25 @@ class Database:
                     break
                 group.append(nxt)
             self._commit_group(conn, group)
+            idle_pending = bool(self._idle_tasks)
         conn.close()
         stop.done.set()
+
+    def _run_idle(self, conn: sqlite3.Connection) -> bool:
+        pending = False
+        for task in self._idle_tasks:
+            try:
+                self._begin(conn)
+                pending = task(conn) or pending
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # Deferred work is retried on the next idle turn; a write must never
+                # wait on it, so a failure here is logged, not raised.
+                log.warning("deferred store work failed: %s", exc)
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return False
+        return pending
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
         try:

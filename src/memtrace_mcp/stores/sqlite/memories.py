@@ -3,8 +3,15 @@
 Memory ids are UUIDv7 carrying their own microsecond timestamp, so ordering by id
 *is* ordering by (time, id): every index ends in ``memory_id`` and serves "newest N
 matching X" by walking the index backwards and stopping after N rows. Exact tag
-matching uses ``memory_tags`` (one row per tag); case-insensitive substring search
-uses an FTS5 trigram index, with a scan only for needles shorter than a trigram.
+matching uses ``memory_tags`` (one row per tag), which drives the scan.
+
+Case-insensitive substring search uses an FTS5 trigram index. Indexing a memory
+costs more than storing it, so it is not done on the write path: the writer thread
+indexes in small chunks whenever no write is waiting (``index_pending``), and
+``fts_state.watermark`` says how far it got. A search reads the index up to the
+watermark and scans the short unindexed tail, so a memory is searchable the moment
+it is acknowledged. Needles shorter than a trigram are scanned.
+
 All values are bound parameters; the SQL text is built from fixed fragments only.
 """
 
@@ -26,6 +33,17 @@ _COLS = (
     " m.content, m.metadata, m.tags, m.importance, m.dedup_key, m.parent_id"
 )
 _TRIGRAM = 3
+# A needle with fewer index hits than this is answered from its hits (then sorted);
+# a more common one by walking the time-ordered index until the page is full.
+_FEW_HITS = 5_000
+_INDEX_CHUNK_ROWS = 256
+_INDEX_CHUNK_BYTES = 256 * 1024
+
+_HITS = (
+    "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?"
+    " UNION ALL SELECT rid FROM memories WHERE rid > (SELECT watermark FROM fts_state)"
+    " AND instr(mt_lower(content), ?) > 0"
+)
 
 
 def _memory(row: tuple[Any, ...]) -> Memory:
@@ -69,13 +87,40 @@ def fts_phrase(needle: str) -> str:
     return '"' + needle.replace('"', '""') + '"'
 
 
-def build_filter(q: MemoryQuery) -> tuple[str, str, list[Any]]:
-    """(FROM clause, WHERE clause, params) for a query; the first tag drives the scan."""
+def index_pending(conn: sqlite3.Connection) -> bool:
+    """Add the next chunk of unindexed memories to the trigram index; True if more wait."""
+    (watermark,) = conn.execute("SELECT watermark FROM fts_state").fetchone()
+    rows = conn.execute(
+        "SELECT rid, content FROM memories WHERE rid > ? ORDER BY rid LIMIT ?",
+        (watermark, _INDEX_CHUNK_ROWS),
+    ).fetchall()
+    if not rows:
+        return False
+    chunk, size = [], 0
+    for row in rows:
+        chunk.append(row)
+        size += len(row[1])
+        if size >= _INDEX_CHUNK_BYTES:
+            break
+    conn.executemany("INSERT INTO memories_fts(rowid, content) VALUES (?, ?)", chunk)
+    conn.execute("UPDATE fts_state SET watermark = ?", (chunk[-1][0],))
+    return len(chunk) < len(rows) or len(rows) == _INDEX_CHUNK_ROWS
+
+
+def build_filter(q: MemoryQuery, *, hits_first: bool = False) -> tuple[str, str, list[Any]]:
+    """(FROM clause, WHERE clause, params) for a query. The first tag drives the scan
+    (CROSS JOIN fixes the loop order: without statistics SQLite may otherwise walk
+    the whole org and probe the tags); with ``hits_first`` the substring matches do."""
     params: list[Any] = []
-    if q.tags:
-        source = (
-            "memory_tags t JOIN memories m ON m.memory_id = t.memory_id"
-        )
+    if hits_first:
+        assert q.content_contains is not None
+        source = f"({_HITS}) h CROSS JOIN memories m ON m.rid = h.rowid"
+        params += [fts_phrase(q.content_contains), q.content_contains.lower()]
+        where = ["m.org_id = ?"]
+        params.append(q.org_id)
+        order_col = "m.memory_id"
+    elif q.tags:
+        source = "memory_tags t CROSS JOIN memories m ON m.memory_id = t.memory_id"
         where = ["t.org_id = ?", "t.tag = ?", "m.org_id = ?"]
         params += [q.org_id, q.tags[0], q.org_id]
         order_col = "t.memory_id"
@@ -84,7 +129,7 @@ def build_filter(q: MemoryQuery) -> tuple[str, str, list[Any]]:
         where = ["m.org_id = ?"]
         params.append(q.org_id)
         order_col = "m.memory_id"
-    for tag in q.tags[1:]:
+    for tag in q.tags if hits_first else q.tags[1:]:
         where.append(
             "EXISTS (SELECT 1 FROM memory_tags x"
             " WHERE x.org_id = m.org_id AND x.tag = ? AND x.memory_id = m.memory_id)"
@@ -111,10 +156,10 @@ def build_filter(q: MemoryQuery) -> tuple[str, str, list[Any]]:
     if q.until_us is not None:
         where.append(f"{order_col} < ?")
         params.append(memory_id_floor(q.until_us))
-    if q.content_contains is not None:
+    if q.content_contains is not None and not hits_first:
         if len(q.content_contains) >= _TRIGRAM:
-            where.append("m.rid IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)")
-            params.append(fts_phrase(q.content_contains))
+            where.append(f"m.rid IN ({_HITS})")
+            params += [fts_phrase(q.content_contains), q.content_contains.lower()]
         else:
             where.append("instr(mt_lower(m.content), ?) > 0")
             params.append(q.content_contains.lower())
@@ -122,8 +167,10 @@ def build_filter(q: MemoryQuery) -> tuple[str, str, list[Any]]:
 
 
 class SqliteMemoryStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, background_index: bool = True) -> None:
         self._db = db
+        if background_index:  # tests that drive index_pending themselves turn it off
+            db.add_idle_task(index_pending)
 
     async def insert_memories(
         self, records: Sequence[NewMemory], *, dedup_since_us: int | None
@@ -201,22 +248,27 @@ class SqliteMemoryStore:
         return [r[0] for r in rows]
 
     async def query_memories(self, query: MemoryQuery) -> list[Memory]:
-        source, where, params = build_filter(query)
         direction = "DESC" if query.order == "desc" else "ASC"
-        order_col = "t.memory_id" if query.tags else "m.memory_id"
-        sql = (
-            f"SELECT {_COLS} FROM {source} WHERE {where}"
-            f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
-        )
-        params += [query.limit, query.offset]
-        rows = await self._db.read(lambda c: c.execute(sql, params).fetchall())
-        return [_memory(r) for r in rows]
+
+        def read(conn: sqlite3.Connection) -> list[Memory]:
+            hits_first = _few_hits(conn, query)
+            source, where, params = build_filter(query, hits_first=hits_first)
+            order_col = "t.memory_id" if query.tags and not hits_first else "m.memory_id"
+            sql = (
+                f"SELECT {_COLS} FROM {source} WHERE {where}"
+                f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
+            )
+            rows = conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
+            return [_memory(r) for r in rows]
+
+        return await self._db.read(read)
 
     async def count_memories(self, query: MemoryQuery) -> int:
-        source, where, params = build_filter(query)
-        sql = f"SELECT count(*) FROM {source} WHERE {where}"
-        row = await self._db.read(lambda c: c.execute(sql, params).fetchone())
-        return int(row[0])
+        def read(conn: sqlite3.Connection) -> int:
+            source, where, params = build_filter(query, hits_first=_few_hits(conn, query))
+            return int(conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0])
+
+        return await self._db.read(read)
 
     async def delete_memory(self, org_id: str, memory_id: str) -> bool:
         def job(conn: sqlite3.Connection) -> bool:
@@ -264,3 +316,15 @@ class SqliteMemoryStore:
     async def status(self) -> StoreStatus:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
         return StoreStatus(store="embedded", ready=True)
+
+
+def _few_hits(conn: sqlite3.Connection, query: MemoryQuery) -> bool:
+    """Whether the substring needle is rare enough to drive the query from its hits."""
+    needle = query.content_contains
+    if needle is None or len(needle) < _TRIGRAM:
+        return False
+    (hits,) = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT {_FEW_HITS})",
+        (fts_phrase(needle),),
+    ).fetchone()
+    return int(hits) < _FEW_HITS

@@ -57,7 +57,7 @@ _MIGRATIONS: list[tuple[str, str]] = [
         "memories",
         """
         CREATE TABLE memories (
-            rid INTEGER PRIMARY KEY,
+            rid INTEGER PRIMARY KEY AUTOINCREMENT,
             memory_id TEXT NOT NULL UNIQUE,
             org_id TEXT NOT NULL,
             time_us INTEGER NOT NULL,
@@ -87,15 +87,97 @@ _MIGRATIONS: list[tuple[str, str]] = [
         CREATE VIRTUAL TABLE memories_fts USING fts5(
             content, content='memories', content_rowid='rid', tokenize='trigram'
         );
-        CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
-            INSERT INTO memories_fts(rowid, content) VALUES (new.rid, new.content);
-        END;
+        CREATE TABLE fts_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            watermark INTEGER NOT NULL
+        );
+        INSERT INTO fts_state(id, watermark) VALUES (1, 0);
         CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
             INSERT INTO memories_fts(memories_fts, rowid, content)
-                VALUES ('delete', old.rid, old.content);
+                SELECT 'delete', old.rid, old.content
+                WHERE old.rid <= (SELECT watermark FROM fts_state);
             DELETE FROM memory_tags WHERE org_id = old.org_id AND memory_id = old.memory_id
                 AND tag IN (SELECT value FROM json_each(old.tags));
         END;
+        """,
+    ),
+    (
+        # The Arc store's local half (stores/arc/journal.py explains each table).
+        # ``seq`` starts at the creation time in µs, so a fresh data dir pointed at
+        # an Arc database that already holds rows numbers its own rows after them.
+        "arc journal",
+        """
+        CREATE TABLE arc_journal (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            memory_id TEXT NOT NULL,
+            org_id TEXT NOT NULL,
+            time_us INTEGER NOT NULL,
+            hour INTEGER NOT NULL,
+            agent_id TEXT NOT NULL,
+            session_id TEXT,
+            memory_type TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            content TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            importance REAL NOT NULL,
+            dedup_key TEXT NOT NULL,
+            parent_id TEXT
+        );
+        INSERT INTO sqlite_sequence(name, seq) VALUES (
+            'arc_journal', CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)
+        );
+        CREATE UNIQUE INDEX arc_journal_id ON arc_journal(org_id, memory_id);
+        CREATE INDEX arc_journal_agent ON arc_journal(org_id, agent_id, memory_id);
+        CREATE INDEX arc_journal_session
+            ON arc_journal(org_id, session_id, memory_id) WHERE session_id IS NOT NULL;
+        CREATE INDEX arc_journal_hour ON arc_journal(hour, seq);
+        CREATE TABLE arc_dedup (
+            org_id TEXT NOT NULL,
+            dedup_key TEXT NOT NULL,
+            memory_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            time_us INTEGER NOT NULL,
+            PRIMARY KEY (org_id, dedup_key, memory_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX arc_dedup_id ON arc_dedup(org_id, memory_id);
+        CREATE INDEX arc_dedup_agent ON arc_dedup(org_id, agent_id);
+        CREATE INDEX arc_dedup_time ON arc_dedup(time_us);
+        CREATE TABLE arc_tombstones (
+            org_id TEXT NOT NULL,
+            memory_id TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            verified_us INTEGER,
+            next_try_us INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (org_id, memory_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE arc_purges (
+            org_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            max_seq INTEGER NOT NULL,
+            created_us INTEGER NOT NULL,
+            verified_us INTEGER,
+            next_try_us INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (org_id, agent_id, max_seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE arc_spans (
+            org_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            first_us INTEGER NOT NULL,
+            last_us INTEGER NOT NULL,
+            PRIMARY KEY (org_id, kind, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE arc_hours (
+            hour INTEGER PRIMARY KEY,
+            settle_us INTEGER NOT NULL
+        );
+        CREATE TABLE arc_state (
+            key TEXT PRIMARY KEY,
+            value
+        ) WITHOUT ROWID;
         """,
     ),
 ]
