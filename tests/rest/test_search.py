@@ -322,13 +322,6 @@ async def test_search_rejects_a_bad_time_naming_it(api: httpx.AsyncClient) -> No
     assert_error(await api.post(SEARCH, json={"until": "1y"}), 400, "invalid_request", "until")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stores/sqlite: the FTS5 trigram index folds case with SQLite's own (older) "
-    "Unicode tables, while the unindexed tail and short needles use Python's str.lower; "
-    "Georgian Mtavruli (and Cherokee) capitals match a lowercase needle only until the "
-    "memory is indexed, so results change over time",
-)
 async def test_case_insensitive_match_holds_for_every_script_before_and_after_indexing(
     api: httpx.AsyncClient,
 ) -> None:

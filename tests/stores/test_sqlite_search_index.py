@@ -74,7 +74,7 @@ async def test_forgetting_indexed_and_unindexed_memories_keeps_the_index_consist
     await _index_all(db)
     assert await _contents(memories, "after index") == {"keep after index"}
     assert await _contents(memories, "gone") == set()
-    # FTS5 raises "database disk image is malformed" here if the index lost step.
+    # FTS5 raises "database disk image is malformed" here if a delete lost step.
     await db.write(
         lambda c: c.execute("INSERT INTO memories_fts(memories_fts) VALUES ('integrity-check')")
     )

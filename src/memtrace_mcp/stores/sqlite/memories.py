@@ -5,7 +5,10 @@ Memory ids are UUIDv7 carrying their own microsecond timestamp, so ordering by i
 matching X" by walking the index backwards and stopping after N rows. Exact tag
 matching uses ``memory_tags`` (one row per tag), which drives the scan.
 
-Case-insensitive substring search uses an FTS5 trigram index. Indexing a memory
+Case-insensitive substring search uses an FTS5 trigram index over the content as
+Python's ``str.lower`` folds it (a contentless, case-sensitive index), so indexed
+rows, the unindexed tail and short needles all fold case by the same rule; SQLite's
+own folding tables are older than Python's. Indexing a memory
 costs more than storing it, so it is not done on the write path: the writer thread
 indexes in small chunks whenever no write is waiting (``index_pending``), and
 ``fts_state.watermark`` says how far it got. A search reads the index up to the
@@ -83,8 +86,9 @@ def _from_record(rec: NewMemory) -> Memory:
 
 
 def fts_phrase(needle: str) -> str:
-    """An FTS5 phrase matching ``needle`` literally (quotes doubled, nothing else special)."""
-    return '"' + needle.replace('"', '""') + '"'
+    """An FTS5 phrase matching ``needle`` case-insensitively and literally (the index
+    holds lowered text; quotes are doubled, nothing else is special)."""
+    return '"' + needle.lower().replace('"', '""') + '"'
 
 
 def index_pending(conn: sqlite3.Connection) -> bool:
@@ -102,7 +106,10 @@ def index_pending(conn: sqlite3.Connection) -> bool:
         size += len(row[1])
         if size >= _INDEX_CHUNK_BYTES:
             break
-    conn.executemany("INSERT INTO memories_fts(rowid, content) VALUES (?, ?)", chunk)
+    conn.executemany(
+        "INSERT INTO memories_fts(rowid, folded) VALUES (?, ?)",
+        [(rid, content.lower()) for rid, content in chunk],
+    )
     conn.execute("UPDATE fts_state SET watermark = ?", (chunk[-1][0],))
     return len(chunk) < len(rows) or len(rows) == _INDEX_CHUNK_ROWS
 

@@ -85,7 +85,7 @@ _MIGRATIONS: list[tuple[str, str]] = [
             PRIMARY KEY (org_id, tag, memory_id)
         ) WITHOUT ROWID;
         CREATE VIRTUAL TABLE memories_fts USING fts5(
-            content, content='memories', content_rowid='rid', tokenize='trigram'
+            folded, content='', tokenize='trigram case_sensitive 1'
         );
         CREATE TABLE fts_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -93,8 +93,8 @@ _MIGRATIONS: list[tuple[str, str]] = [
         );
         INSERT INTO fts_state(id, watermark) VALUES (1, 0);
         CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
-            INSERT INTO memories_fts(memories_fts, rowid, content)
-                SELECT 'delete', old.rid, old.content
+            INSERT INTO memories_fts(memories_fts, rowid, folded)
+                SELECT 'delete', old.rid, mt_lower(old.content)
                 WHERE old.rid <= (SELECT watermark FROM fts_state);
             DELETE FROM memory_tags WHERE org_id = old.org_id AND memory_id = old.memory_id
                 AND tag IN (SELECT value FROM json_each(old.tags));
