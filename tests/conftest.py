@@ -17,7 +17,7 @@ from memtrace_mcp.wiring import open_services
 from .support.asgi import lifespan
 from .support.server import ServerProcess, start_server
 
-pytest_plugins = ["tests.support.guard"]
+pytest_plugins = ["tests.support.guard", "tests.arc_standin.fixtures"]
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -28,13 +28,10 @@ from .golden import (
 pytestmark = pytest.mark.arc
 
 GOLDEN_FILE = GOLDEN_DIR / "exchanges.jsonl"
-EXCHANGES: list[Exchange] = load_exchanges(GOLDEN_FILE) if GOLDEN_FILE.exists() else []
+EXCHANGES: list[Exchange] = load_exchanges(GOLDEN_FILE)  # missing recordings fail, never skip
 EXPECTED_FAILURES = load_expected_failures()
 # What memtrace's Arc client relies on; none of it may be excused.
 CLIENT_CRITICAL_GROUPS = {"health", "query", "write", "visibility", "partition_cache", "delete"}
-NEEDS_GOLDEN = pytest.mark.skipif(
-    not EXCHANGES, reason=f"golden recordings not found at {GOLDEN_FILE}"
-)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +57,6 @@ def golden_outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
             server.terminate()
 
 
-@NEEDS_GOLDEN
 @pytest.mark.parametrize("case", [e.case for e in EXCHANGES])
 def test_recorded_exchange_gets_the_recorded_answer(
     case: str, golden_outcomes: dict[str, list[str]]
@@ -72,18 +68,15 @@ def test_recorded_exchange_gets_the_recorded_answer(
         assert not differences, f"{case}:\n" + "\n".join(differences)
 
 
-@NEEDS_GOLDEN
 def test_expected_failures_name_recorded_cases_only() -> None:
     assert set(EXPECTED_FAILURES) <= {e.case for e in EXCHANGES}
 
 
-@NEEDS_GOLDEN
 def test_no_case_the_client_depends_on_is_excused() -> None:
     critical = {e.case for e in EXCHANGES if e.group in CLIENT_CRITICAL_GROUPS}
     assert not set(EXPECTED_FAILURES) & critical
 
 
-@NEEDS_GOLDEN
 def test_comparison_reports_a_body_that_differs_from_the_recording() -> None:
     exchange = next(e for e in EXCHANGES if e.case == "q_count")
     altered = dict(exchange.response["body"], data=[[8]])
@@ -91,7 +84,6 @@ def test_comparison_reports_a_body_that_differs_from_the_recording() -> None:
     assert any("body differs" in d for d in compare(exchange, response, "/nowhere", 0.0))
 
 
-@NEEDS_GOLDEN
 def test_comparison_reports_a_different_status_and_content_type() -> None:
     exchange = next(e for e in EXCHANGES if e.case == "write_columnar_ok")
     differences = compare(exchange, httpx.Response(200, json={}), str(Path("/nowhere")), 0.0)

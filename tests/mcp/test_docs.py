@@ -17,7 +17,7 @@ from .conftest import fixed
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "claude_config.example.json"
-SETUP = ROOT / "docs" / "mcp-setup.md"
+SETUP = ROOT / "README.md"  # the MCP set-up section
 
 
 def test_the_example_claude_config_is_a_stdio_entry_with_agent_and_data_dir() -> None:

@@ -19,6 +19,7 @@ REQUIRED_AREAS = {
     "tests/mcp/": "the MCP face (in-memory, stdio, HTTP, Inspector, conformance)",
     "tests/sdk/": "compatibility with the published memtrace-sdk",
     "tests/arc_standin/": "the Arc stand-in's fidelity to the golden recordings",
+    "tests/arc/": "the Arc store's journal, shipping, forget and fault tests",
     "tests/stores/test_memory_contract.py::test_stored_memory_reads_back_with_every_field[arc": (
         "the store contract suite against the Arc store"
     ),

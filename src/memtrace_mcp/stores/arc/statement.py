@@ -35,6 +35,7 @@ class Select:
     order_by: tuple[str, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    group_by: tuple[str, ...] = ()  # plain column names (golden q_group_by)
 
     def and_where(self, *predicates: Fragment) -> Select:
         return replace(self, where=self.where + predicates)
@@ -52,6 +53,8 @@ class Select:
         if self.where:
             joined = " AND ".join(f"({p})" for p in self.where)
             sql += f" WHERE {joined}"
+        if self.group_by:
+            sql += " GROUP BY " + ", ".join(identifier(g, field="group_by") for g in self.group_by)
         if self.qualify is not None:
             if not isinstance(self.qualify, Fragment):
                 raise TypeError("qualify must be a Fragment")
