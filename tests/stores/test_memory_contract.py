@@ -265,3 +265,20 @@ async def test_context_counts_every_match_and_renders_sections(services: Service
         "### Errors (1)"
     )
     assert "chose b (reasoning: cheap)" in text and "other session" not in text
+
+
+async def test_budgeted_context_of_a_long_session_keeps_old_errors_and_important_ones(
+    services: Services,
+) -> None:
+    old = [
+        draft("disk full on node 3", session_id="long", event_type="error"),
+        draft("customer is the CFO", session_id="long", memory_type="entity", importance=0.9),
+    ]
+    routine = [draft(f"step {i}", session_id="long") for i in range(400)]
+    await store_many(services, A, old + routine)
+    ctx = await services.sessions.context(A, "long", ContextRequest(max_tokens=300))
+    assert ctx.memory_count == 402 and ctx.truncated and ctx.token_count <= 300
+    assert "disk full on node 3" in ctx.context and "customer is the CFO" in ctx.context
+    assert "step 399" in ctx.context and "step 0 (#" not in ctx.context
+    shown = ctx.context.count("\n- [")
+    assert f"_{402 - shown} more memories left out._" in ctx.context

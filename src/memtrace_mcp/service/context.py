@@ -9,8 +9,8 @@ and still hold for the rendered whole.
 
 Under a budget: contents are shortened first (down to ``_MIN_CAP`` characters);
 if that is not enough, lines are chosen by priority (errors, then decisions, then
-by importance), newest first within a priority, and a last line says how many
-memories were left out.
+memories of importance >= HIGH_IMPORTANCE, then routine ones), newest first within
+a priority, and a last line says how many memories were left out.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ _ORDER = tuple(_TITLES)
 _CAPS = (2000, 1000, 500, 250, 120)
 _MIN_CAP = 80
 _ELLIPSIS = "…"
+# A memory at least this important is kept before routine ones under a budget.
+HIGH_IMPORTANCE = 0.7
+# The shortest line a memory can take: "- [<20-char time>] <1>: <1> (#<12>)\n".
+_MIN_LINE_UNITS = 46
 
 
 def count_tokens(text: str) -> int:
@@ -51,10 +55,24 @@ def section_of(memory: Memory) -> str:
     return "errors" if memory.event_type == "error" else memory.memory_type
 
 
-def _priority(memory: Memory) -> tuple[int, float, int]:
+def priority_rank(memory: Memory) -> int:
+    """0 errors, 1 decisions, 2 high-importance, 3 routine: the order in which lines
+    are kept under a budget (newest first within a rank)."""
     kind = section_of(memory)
-    rank = 0 if kind == "errors" else 1 if kind == "decision" else 2
-    return (rank, -memory.importance, -to_us(memory.time))
+    if kind == "errors":
+        return 0
+    if kind == "decision":
+        return 1
+    return 2 if memory.importance >= HIGH_IMPORTANCE else 3
+
+
+def _priority(memory: Memory) -> tuple[int, int]:
+    return (priority_rank(memory), -to_us(memory.time))
+
+
+def max_lines(max_tokens: int) -> int:
+    """More memory lines than this can never fit in ``max_tokens``."""
+    return max_tokens * 4 // _MIN_LINE_UNITS + 1
 
 
 @dataclass(frozen=True)
@@ -102,21 +120,27 @@ def render_context(
     max_tokens: int | None,
     *,
     title: str = "Session Context",
+    total: int | None = None,
 ) -> RenderedContext:
     """``memories`` newest first. Returns markdown whose token count is ≤ max_tokens.
     ``title`` names the heading (``## <title> (<session_id>)``), so an agent's
-    history across sessions renders by the same rules as one session."""
+    history across sessions renders by the same rules as one session. ``total`` is
+    how many memories matched when only some were fetched (the best candidates, see
+    ``SessionService.context``); the rest are counted as left out."""
     heading = _heading(title, session_id)
+    total = max(total or 0, len(memories))
+    unfetched = total - len(memories)
     grouped: dict[str, list[Memory]] = {}
     for memory in memories:
         grouped.setdefault(section_of(memory), []).append(memory)
 
     def full(cap: int | None) -> str:
-        return _assemble(heading, {k: [_line(m, cap) for m in ms] for k, ms in grouped.items()}, 0)
+        lines = {k: [_line(m, cap) for m in ms] for k, ms in grouped.items()}
+        return _assemble(heading, lines, unfetched)
 
     text = full(None)
     if max_tokens is None or count_tokens(text) <= max_tokens:
-        return RenderedContext(text, count_tokens(text), False)
+        return RenderedContext(text, count_tokens(text), unfetched > 0)
     budget_units = max_tokens * 4  # count_tokens(t) <= max_tokens  <=>  _units(t) <= this
     # Shortening helps only if every line fits at the shortest cap; else pick lines.
     if _units(full(_MIN_CAP)) <= budget_units:
@@ -124,14 +148,14 @@ def render_context(
             text = full(cap)
             if _units(text) <= budget_units:
                 return RenderedContext(text, count_tokens(text), True)
-    text = _select(heading, memories, budget_units)
+    text = _select(heading, memories, budget_units, total)
     return RenderedContext(text, count_tokens(text), True)
 
 
-def _select(heading: str, memories: Sequence[Memory], budget_units: int) -> str:
+def _select(heading: str, memories: Sequence[Memory], budget_units: int, total: int) -> str:
     """Choose lines by priority until the budget is spent; render them in order."""
     # Reserve room for the heading and the "left out" line (sized for the worst case).
-    used = _units(heading) + _units(_omitted_line(len(memories)))
+    used = _units(heading) + _units(_omitted_line(total))
     chosen: set[int] = set()
     opened: set[str] = set()
     ranked = sorted(range(len(memories)), key=lambda i: _priority(memories[i]))
@@ -139,7 +163,7 @@ def _select(heading: str, memories: Sequence[Memory], budget_units: int) -> str:
         kind = section_of(memories[i])
         cost = _units(_line(memories[i], _MIN_CAP))
         if kind not in opened:
-            cost += _units(f"\n### {_TITLES[kind]} ({len(memories)})\n")
+            cost += _units(f"\n### {_TITLES[kind]} ({total})\n")
         if used + cost > budget_units:
             continue
         used += cost
@@ -149,7 +173,7 @@ def _select(heading: str, memories: Sequence[Memory], budget_units: int) -> str:
     for i, memory in enumerate(memories):
         if i in chosen:
             lines.setdefault(section_of(memory), []).append(_line(memory, _MIN_CAP))
-    return _assemble(heading, lines, len(memories) - len(chosen))
+    return _assemble(heading, lines, total - len(chosen))
 
 
 # An agent's history shows at most this many of its newest memories, any session.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from .. import ids
@@ -10,6 +11,7 @@ from ..models import (
     AgentHistory,
     ContextRequest,
     HistoryRequest,
+    Memory,
     MemoryQuery,
     Principal,
     Session,
@@ -22,7 +24,7 @@ from ..models import (
 from ..stores.base import MemoryStore, MetadataStore
 from ..timeexpr import from_us, parse_time
 from .auth import require
-from .context import HISTORY_MEMORIES, render_context, render_history
+from .context import HIGH_IMPORTANCE, HISTORY_MEMORIES, max_lines, render_context, render_history
 
 # A context is rendered from at most this many memories (newest first); the count
 # of matches stays exact. It bounds the work of one call on a very long session.
@@ -99,21 +101,40 @@ class SessionService:
             limit=CONTEXT_MAX_MEMORIES,
             order="desc",
         )
-        memories = await self._memories.query_memories(query)
-        if len(memories) < CONTEXT_MAX_MEMORIES:
-            matched = len(memories)
-        else:
-            matched = await self._memories.count_memories(query)
-        if not memories and await self._metadata.get_session(principal.org_id, session_id) is None:
+        matched = await self._memories.count_memories(query)
+        if not matched and await self._metadata.get_session(principal.org_id, session_id) is None:
             raise NotFoundError(f"session {session_id!r} not found")
-        rendered = render_context(session_id, memories, request.max_tokens)
+        memories = await self._candidates(query, matched, request.max_tokens)
+        rendered = render_context(session_id, memories, request.max_tokens, total=matched)
         return SessionContext(
             session_id=session_id,
             context=rendered.text,
             memory_count=matched,
             token_count=rendered.token_count,
-            truncated=rendered.truncated or matched > len(memories),
+            truncated=rendered.truncated,
         )
+
+    async def _candidates(
+        self, query: MemoryQuery, matched: int, max_tokens: int | None
+    ) -> list[Memory]:
+        """The memories a context can show, newest first. When more match than could
+        ever fit the budget, only the best candidates are fetched: the newest
+        ``max_lines`` of each priority rank (errors, decisions, high importance, any),
+        which always contain every line the budget will keep. A 10k-memory session
+        then costs four small reads instead of 10k rows."""
+        if max_tokens is None or matched <= max_lines(max_tokens):
+            return await self._memories.query_memories(query)
+        k = max_lines(max_tokens)
+        tiers = [
+            query.model_copy(update={"event_types": ("error",), "limit": k}),
+            query.model_copy(update={"min_importance": HIGH_IMPORTANCE, "limit": k}),
+            query.model_copy(update={"limit": k}),
+        ]
+        if not query.memory_types or "decision" in query.memory_types:
+            tiers.append(query.model_copy(update={"memory_types": ("decision",), "limit": k}))
+        found = await asyncio.gather(*(self._memories.query_memories(t) for t in tiers))
+        unique = {m.memory_id: m for batch in found for m in batch}
+        return sorted(unique.values(), key=lambda m: m.memory_id, reverse=True)
 
     async def history(self, principal: Principal, request: HistoryRequest) -> AgentHistory:
         """The agent's newest memories across all its sessions, rendered within
