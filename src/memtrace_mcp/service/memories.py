@@ -6,7 +6,6 @@ time expressions, org scoping and scopes. Stores only execute.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -101,13 +100,11 @@ class MemoryService:
         last_active: dict[str, int] = {}
         for rec in records:
             last_active[rec.agent_id] = rec.time_us
-        # Both writes are queued together, so the writer usually commits them in
-        # one transaction; registering an agent for a write that turns out to be a
-        # duplicate is harmless (the agent wrote that memory before).
-        outcomes, _ = await asyncio.gather(
-            self._memories.insert_memories(records, dedup_since_us=since),
-            self._metadata.touch_agents(records[0].org_id, last_active),
-        )
+        outcomes = await self._memories.insert_memories(records, dedup_since_us=since)
+        # Registering the agent after its memory: the metadata store throttles this
+        # to one write per agent per second, so it is usually free. An agent whose
+        # write turned out a duplicate is registered too: it wrote that memory before.
+        await self._metadata.touch_agents(records[0].org_id, last_active)
         return outcomes
 
     def _record(self, org_id: str, draft: MemoryDraft, *, field_prefix: str) -> NewMemory:

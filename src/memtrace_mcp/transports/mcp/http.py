@@ -1,10 +1,9 @@
 """MCP over HTTP: Streamable HTTP at ``/mcp`` (both protocol eras) and legacy
 HTTP+SSE at ``/sse`` + ``/messages/``, behind the same API keys as REST.
 
-``KeyGate`` is a pure-ASGI gate in front of the SDK's apps. It reads the key with
-``key_from_headers`` (as REST does), authenticates it on every request (so a
-revoked key stops working at once), answers 401 in the REST error shape, and
-attaches the caller as ``scope["user"]``: a ``KeyUser``, which is the SDK's
+The SDK's apps sit behind ``ApiKeyGate``, the gate REST uses too: it
+authenticates every request (so a revoked key stops working at once), answers 401
+in the REST error shape, and attaches the caller as ``scope["user"]``: a ``KeyUser``, which is the SDK's
 ``AuthenticatedUser`` (the SDK binds each legacy session to the key that opened
 it) carrying our ``Principal``. Tools get that principal explicitly through
 ``request_principal(ctx)``, from the very HTTP request that carried the call.
@@ -12,7 +11,6 @@ it) carrying our ``Principal``. Tools get that principal explicitly through
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -21,14 +19,12 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...config import Settings
-from ...errors import MemtraceError, UnauthorizedError
+from ...errors import UnauthorizedError
 from ...models import Principal
 from ...service import Services
-from ...service.auth import AuthService
-from ..http_auth import key_from_headers
+from ..http_auth import ApiKeyGate
 from .server import MemtraceMCP, build_mcp_server
 
 MCP_PATH = "/mcp"
@@ -51,35 +47,6 @@ class KeyUser(AuthenticatedUser):
             )
         )
         self.principal = principal
-
-
-class KeyGate:
-    def __init__(self, app: ASGIApp, auth: AuthService) -> None:
-        self.app = app
-        self.auth = auth
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        try:
-            principal = await self.auth.authenticate(key_from_headers(scope["headers"]))
-        except UnauthorizedError as exc:
-            await _error(send, 401, exc)
-            return
-        except MemtraceError as exc:  # the key store cannot answer: 503, not 401
-            await _error(send, 503, exc)
-            return
-        await self.app({**scope, "user": KeyUser(principal)}, receive, send)
-
-
-async def _error(send: Send, status: int, exc: MemtraceError) -> None:
-    body = json.dumps({"error": exc.code, "message": exc.message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="memtrace"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def request_principal(ctx: Context) -> Principal:
@@ -123,13 +90,15 @@ def mcp_http(services: Services, settings: Settings) -> McpHttp:
     ``/mcp/``, and every other path still reaches REST's JSON 404)."""
     server = build_mcp_server(services, agent_id=settings.agent_id, principal=request_principal)
     security = transport_security(settings.allowed_hosts)
-    streamable = KeyGate(
+    streamable = ApiKeyGate(
         server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security),
         services.auth,
+        user=KeyUser,
     )
-    sse = KeyGate(
+    sse = ApiKeyGate(
         server.sse_app(sse_path=SSE_PATH, message_path=MESSAGE_PATH, transport_security=security),
         services.auth,
+        user=KeyUser,
     )
     routes: list[BaseRoute] = [
         Route(MCP_PATH, streamable, name="mcp", include_in_schema=False),

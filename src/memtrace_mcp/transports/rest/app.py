@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from ... import __version__
 from ...service import Services
 from . import agents, errors, health, keys, memories, sessions
+from ..http_auth import ApiKeyGate
 from .io import BODY_MODELS
 
 DESCRIPTION = (
@@ -30,6 +31,7 @@ def create_rest_app(
         **kwargs,
     )
     errors.install(app)
+    app.add_middleware(ApiKeyGate, auth=services.auth, prefixes=("/api/",), defer=True)
     app.include_router(health.router(services, store_kind))
     app.include_router(memories.router(services))
     app.include_router(agents.router(services))
@@ -44,6 +46,7 @@ def create_rest_app(
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             _document_errors(schema, components)
+            _document_security(schema)
             for name, model in sorted(BODY_MODELS.items()):
                 model_schema = model.model_json_schema(
                     ref_template="#/components/schemas/{model}", mode="validation"
@@ -89,3 +92,16 @@ def _document_errors(schema: dict[str, Any], components: dict[str, Any]) -> None
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and "content" not in response:
                     response["content"] = error_content
+
+
+def _document_security(schema: dict[str, Any]) -> None:
+    """Every /api route needs a key; ApiKeyGate checks it, so the framework does not
+    know: say it here, the way clients read it."""
+    schema["components"]["securitySchemes"] = {
+        "ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+        "Bearer": {"type": "http", "scheme": "bearer"},
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/api/"):
+            for operation in operations.values():
+                operation["security"] = [{"ApiKey": []}, {"Bearer": []}]

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from ...models import ApiKeyDraft, ApiKeyList, CreatedApiKey, Principal
 from ...service import Services
-from .deps import principal_dependency
+from .deps import caller
 from .io import ModelResponse, body_doc, json_body
 
 _ERRORS = {
@@ -20,7 +20,7 @@ _ERRORS = {
 
 def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=_ERRORS)
-    Caller = Annotated[Principal, Depends(principal_dependency(services))]
+    Caller = Annotated[Principal, Depends(caller)]
 
     @api.post(
         "",

@@ -23,7 +23,7 @@ from ...models import (
     parse,
 )
 from ...service import Services
-from .deps import principal_dependency
+from .deps import caller
 from .io import ModelResponse, body_doc, json_body, read_json
 
 _ERRORS = {400: {"description": "Invalid input"}, 401: {"description": "Missing or invalid key"}}
@@ -66,7 +66,7 @@ def list_filter(
 
 def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["memories"], responses=_ERRORS)
-    Caller = Annotated[Principal, Depends(principal_dependency(services))]
+    Caller = Annotated[Principal, Depends(caller)]
     Filter = Annotated[MemoryFilter, Depends(list_filter)]
 
     @api.post(

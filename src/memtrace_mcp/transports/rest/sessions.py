@@ -19,7 +19,7 @@ from ...models import (
     SessionUpdate,
 )
 from ...service import Services
-from .deps import principal_dependency
+from .deps import caller
 from .io import ModelResponse, body_doc, json_body
 from .memories import list_filter
 
@@ -32,7 +32,7 @@ _ERRORS = {
 
 def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=_ERRORS)
-    Caller = Annotated[Principal, Depends(principal_dependency(services))]
+    Caller = Annotated[Principal, Depends(caller)]
     Update = Annotated[SessionUpdate, Depends(json_body(SessionUpdate))]
 
     @api.post(
