@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -371,17 +372,26 @@ def parse(model: type[_M], data: object, *, prefix: str = "") -> _M:
 
 
 def describe(exc: ValidationError, prefix: str = "") -> str:
+    return describe_errors(exc.errors(include_url=False), prefix)
+
+
+def describe_errors(errors: Sequence[Any], prefix: str = "") -> str:
+    """One message for pydantic-shaped errors (also FastAPI's, for query and path
+    parameters), naming each field the same way whichever face reported it."""
     parts = []
-    for error in exc.errors(include_url=False)[:3]:
+    for error in errors[:3]:
         where = _loc(error["loc"], prefix) or "body"
         parts.append(f"{where}: {_message(error)}")
-    more = exc.error_count() - 3
+    more = len(errors) - 3
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def first_field(errors: Sequence[Any], prefix: str = "") -> str | None:
+    return (_loc(errors[0]["loc"], prefix) or None) if errors else None
+
+
 def _first_field(exc: ValidationError, prefix: str) -> str | None:
-    errors = exc.errors(include_url=False)
-    return _loc(errors[0]["loc"], prefix) or None if errors else None
+    return first_field(exc.errors(include_url=False), prefix)
 
 
 def _loc(loc: tuple[int | str, ...], prefix: str) -> str:

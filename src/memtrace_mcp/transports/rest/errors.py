@@ -26,7 +26,7 @@ from ...errors import (
     UnauthorizedError,
     UnavailableError,
 )
-from ...models import describe
+from ...models import describe_errors, first_field
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ STATUS: dict[type[MemtraceError], int] = {
     UnavailableError: 503,
 }
 
+_SOURCES = ("query", "path", "body", "header")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -67,11 +68,13 @@ async def _memtrace_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    parts = []
-    for error in exc.errors()[:3]:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "path", "body", "header")]
-        parts.append(f"{'.'.join(loc) or 'request'}: {error.get('msg', 'is invalid')}")
-    return error_response(400, "invalid_request", "; ".join(parts))
+    # FastAPI prefixes each location with where the value came from; the message
+    # names the parameter itself, as for bodies.
+    errors = [
+        {**e, "loc": tuple(p for p in e.get("loc", ()) if p not in _SOURCES)} for e in exc.errors()
+    ]
+    extra = {"field": field} if (field := first_field(errors)) else {}
+    return error_response(400, "invalid_request", describe_errors(errors), **extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -115,4 +118,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-__all__ = ["describe", "error_response", "install", "status_of"]
+__all__ = ["error_response", "install", "status_of"]
