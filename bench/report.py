@@ -96,6 +96,12 @@ def header(run: dict[str, Any]) -> str:
                 f" {ds['sessions']:,} sessions, {ds['time_spread']}), built in {ds['build_s']}s;"
                 f" data dir {ds['data_dir_mib']} MiB"
                 f" = {ds['kib_per_1k_memories']} KiB per 1k memories"
+                + (
+                    f"; search index built in {ds['search_index_s']}s"
+                    f" ({ds['search_index_per_s']:,} memories/s)"
+                    if ds.get("search_index_per_s")
+                    else ""
+                )
             )
     return "\n".join(lines)
 

@@ -110,9 +110,11 @@ def run_embedded(ctx: Ctx, groups: list[str]) -> tuple[dict[str, Any], list[Resu
         dataset = Dataset(ctx.size)
         data_dir = ctx.work / "embedded" / "data"
         started = time.monotonic()
-        load_at_rest(data_dir, dataset, "embedded data set")
+        index_s = load_at_rest(data_dir, dataset, "embedded data set")
         spread = f"times spread over {ctx.size.weeks} weeks (bench-only loader, data at rest)"
         info["dataset"] = _dataset_info(dataset, time.monotonic() - started, data_dir, spread)
+        info["dataset"]["search_index_s"] = round(index_s, 1)
+        info["dataset"]["search_index_per_s"] = round(dataset.total / index_s) if index_s else None
         ctx.truth = dataset.truth
         with memtrace_server(data_dir, ctx.env) as server:
             ctx.server = server

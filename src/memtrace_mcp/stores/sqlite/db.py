@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_MS = 5_000
 _LOCK_DEADLINE_S = 60.0
+# Under a steady stream of writes, deferred work still gets one turn this often.
+_IDLE_TURN_S = 0.05
 
 
 @dataclass(slots=True)
@@ -112,9 +114,12 @@ class Database:
         self._idle_tasks: list[Callable[[sqlite3.Connection], bool]] = []
 
     def add_idle_task(self, task: Callable[[sqlite3.Connection], bool]) -> None:
-        """Run ``task`` in its own transaction whenever no write is waiting; it does a
-        bounded piece of deferred work and returns whether more is pending. Register
-        before ``open``."""
+        """Run ``task`` in its own transaction whenever no write is waiting, and at
+        least every ``_IDLE_TURN_S`` under a steady stream of writes, so deferred work
+        never starves; it does a bounded piece of work and returns whether more is
+        pending. Its commits do not wait for fsync: the work must be redoable from
+        what it leaves in the database (a crash may undo the last pieces, never
+        half of one), as the search index's watermark is. Register before ``open``."""
         self._idle_tasks.append(task)
 
     # --- lifecycle --------------------------------------------------------------
@@ -170,12 +175,16 @@ class Database:
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         stop: _Stop | None = None
         idle_pending = bool(self._idle_tasks)  # a previous process may have left work
+        idle_due = time.monotonic() + _IDLE_TURN_S
         while stop is None:
             if idle_pending:
                 try:
+                    if time.monotonic() >= idle_due:
+                        raise queue.Empty  # writes have kept coming: take a turn anyway
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     idle_pending = self._run_idle(conn)
+                    idle_due = time.monotonic() + _IDLE_TURN_S
                     continue
             else:
                 item = self._queue.get()
@@ -199,18 +208,24 @@ class Database:
 
     def _run_idle(self, conn: sqlite3.Connection) -> bool:
         pending = False
-        for task in self._idle_tasks:
-            try:
-                self._begin(conn)
-                pending = task(conn) or pending
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                # Deferred work is retried on the next idle turn; a write must never
-                # wait on it, so a failure here is logged, not raised.
-                log.warning("deferred store work failed: %s", exc)
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                return False
+        # WAL frames are written in order, so the next durable commit makes these
+        # durable too; until then a crash can only undo redoable work.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            for task in self._idle_tasks:
+                try:
+                    self._begin(conn)
+                    pending = task(conn) or pending
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    # Deferred work is retried on the next idle turn; a write must never
+                    # wait on it, so a failure here is logged, not raised.
+                    log.warning("deferred store work failed: %s", exc)
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    return False
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
         return pending
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:

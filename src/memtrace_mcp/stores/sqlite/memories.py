@@ -5,15 +5,8 @@ Memory ids are UUIDv7 carrying their own microsecond timestamp, so ordering by i
 matching X" by walking the index backwards and stopping after N rows. Exact tag
 matching uses ``memory_tags`` (one row per tag), which drives the scan.
 
-Case-insensitive substring search uses an FTS5 trigram index over the content as
-Python's ``str.lower`` folds it (a contentless, case-sensitive index), so indexed
-rows, the unindexed tail and short needles all fold case by the same rule; SQLite's
-own folding tables are older than Python's. Indexing a memory
-costs more than storing it, so it is not done on the write path: the writer thread
-indexes in small chunks whenever no write is waiting (``index_pending``), and
-``fts_state.watermark`` says how far it got. A search reads the index up to the
-watermark and scans the short unindexed tail, so a memory is searchable the moment
-it is acknowledged. Needles shorter than a trigram are scanned.
+Case-insensitive substring search (``content_contains``) is planned in search.py,
+over a trigram index the writer thread fills off the write path.
 
 All values are bound parameters; the SQL text is built from fixed fragments only.
 """
@@ -30,23 +23,16 @@ from ...models import Memory, MemoryQuery, MemoryStats
 from ...timeexpr import from_us
 from ..base import Duplicate, NewMemory, StoreStatus
 from .db import Database
+from .search import CANDIDATES, CONTAINS, drive_by_hits, fold, fts_terms, index_pending
 
 _COLS = (
     "m.memory_id, m.org_id, m.time_us, m.agent_id, m.session_id, m.memory_type, m.event_type,"
     " m.content, m.metadata, m.tags, m.importance, m.dedup_key, m.parent_id"
 )
-_TRIGRAM = 3
-# A needle with fewer index hits than this is answered from its hits (then sorted);
-# a more common one by walking the time-ordered index until the page is full.
-_FEW_HITS = 5_000
-_INDEX_CHUNK_ROWS = 256
-_INDEX_CHUNK_BYTES = 256 * 1024
 
-_HITS = (
-    "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?"
-    " UNION ALL SELECT rid FROM memories WHERE rid > (SELECT watermark FROM fts_state)"
-    " AND instr(mt_lower(content), ?) > 0"
-)
+
+# Bound parameters per statement stay well under SQLite's limit (32766).
+_MAX_BATCH = 4_096
 
 
 def _memory(row: tuple[Any, ...]) -> Memory:
@@ -85,44 +71,19 @@ def _from_record(rec: NewMemory) -> Memory:
     )
 
 
-def fts_phrase(needle: str) -> str:
-    """An FTS5 phrase matching ``needle`` case-insensitively and literally (the index
-    holds lowered text; quotes are doubled, nothing else is special)."""
-    return '"' + needle.lower().replace('"', '""') + '"'
-
-
-def index_pending(conn: sqlite3.Connection) -> bool:
-    """Add the next chunk of unindexed memories to the trigram index; True if more wait."""
-    (watermark,) = conn.execute("SELECT watermark FROM fts_state").fetchone()
-    rows = conn.execute(
-        "SELECT rid, content FROM memories WHERE rid > ? ORDER BY rid LIMIT ?",
-        (watermark, _INDEX_CHUNK_ROWS),
-    ).fetchall()
-    if not rows:
-        return False
-    chunk, size = [], 0
-    for row in rows:
-        chunk.append(row)
-        size += len(row[1])
-        if size >= _INDEX_CHUNK_BYTES:
-            break
-    conn.executemany(
-        "INSERT INTO memories_fts(rowid, folded) VALUES (?, ?)",
-        [(rid, content.lower()) for rid, content in chunk],
-    )
-    conn.execute("UPDATE fts_state SET watermark = ?", (chunk[-1][0],))
-    return len(chunk) < len(rows) or len(rows) == _INDEX_CHUNK_ROWS
-
-
-def build_filter(q: MemoryQuery, *, hits_first: bool = False) -> tuple[str, str, list[Any]]:
+def build_filter(
+    q: MemoryQuery, *, hits_first: bool = False, check_content: bool = True
+) -> tuple[str, str, list[Any]]:
     """(FROM clause, WHERE clause, params) for a query. The first tag drives the scan
     (CROSS JOIN fixes the loop order: without statistics SQLite may otherwise walk
-    the whole org and probe the tags); with ``hits_first`` the substring matches do."""
+    the whole org and probe the tags); with ``hits_first`` the substring index's
+    candidates do (see search.py), and ``check_content=False`` leaves checking them
+    against the content to the caller."""
     params: list[Any] = []
     if hits_first:
         assert q.content_contains is not None
-        source = f"({_HITS}) h CROSS JOIN memories m ON m.rid = h.rowid"
-        params += [fts_phrase(q.content_contains), q.content_contains.lower()]
+        source = f"({CANDIDATES}) h CROSS JOIN memories m ON m.rid = h.rid"
+        params.append(fts_terms(q.content_contains))
         where = ["m.org_id = ?"]
         params.append(q.org_id)
         order_col = "m.memory_id"
@@ -163,14 +124,41 @@ def build_filter(q: MemoryQuery, *, hits_first: bool = False) -> tuple[str, str,
     if q.until_us is not None:
         where.append(f"{order_col} < ?")
         params.append(memory_id_floor(q.until_us))
-    if q.content_contains is not None and not hits_first:
-        if len(q.content_contains) >= _TRIGRAM:
-            where.append(f"m.rid IN ({_HITS})")
-            params += [fts_phrase(q.content_contains), q.content_contains.lower()]
-        else:
-            where.append("instr(mt_lower(m.content), ?) > 0")
-            params.append(q.content_contains.lower())
+    if q.content_contains is not None and check_content:
+        where.append(CONTAINS)
+        params.append(fold(q.content_contains))
     return source, " AND ".join(where), params
+
+
+def _page_from_candidates(
+    conn: sqlite3.Connection, query: MemoryQuery, direction: str
+) -> list[tuple[Any, ...]]:
+    """A page for a rare needle: its candidates that pass the other filters, ordered
+    by id (a narrow sort that reads no content), then checked against the content
+    in growing batches until the page is full. Checking first would read every
+    candidate's content, and a rare needle's rows are often the long ones."""
+    assert query.content_contains is not None
+    source, where, params = build_filter(query, hits_first=True, check_content=False)
+    rids = [
+        rid
+        for (rid,) in conn.execute(
+            f"SELECT m.rid FROM {source} WHERE {where} ORDER BY m.memory_id {direction}", params
+        )
+    ]
+    needle = fold(query.content_contains)
+    wanted = query.offset + query.limit
+    found: list[tuple[Any, ...]] = []
+    start, size = 0, min(max(64, wanted), _MAX_BATCH)
+    while start < len(rids) and len(found) < wanted:
+        batch = rids[start : start + size]
+        found += conn.execute(
+            f"SELECT {_COLS} FROM memories m WHERE m.rid IN ({','.join('?' * len(batch))})"
+            f" AND {CONTAINS} ORDER BY m.memory_id {direction}",
+            [*batch, needle],
+        ).fetchall()
+        start += len(batch)
+        size = min(size * 2, _MAX_BATCH)
+    return found[query.offset : wanted]
 
 
 class SqliteMemoryStore:
@@ -258,21 +246,24 @@ class SqliteMemoryStore:
         direction = "DESC" if query.order == "desc" else "ASC"
 
         def read(conn: sqlite3.Connection) -> list[Memory]:
-            hits_first = _few_hits(conn, query)
-            source, where, params = build_filter(query, hits_first=hits_first)
-            order_col = "t.memory_id" if query.tags and not hits_first else "m.memory_id"
-            sql = (
-                f"SELECT {_COLS} FROM {source} WHERE {where}"
-                f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
-            )
-            rows = conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
+            if drive_by_hits(conn, query.content_contains, query.limit + query.offset):
+                rows = _page_from_candidates(conn, query, direction)
+            else:
+                source, where, params = build_filter(query)
+                order_col = "t.memory_id" if query.tags else "m.memory_id"
+                sql = (
+                    f"SELECT {_COLS} FROM {source} WHERE {where}"
+                    f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
+                )
+                rows = conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
             return [_memory(r) for r in rows]
 
         return await self._db.read(read)
 
     async def count_memories(self, query: MemoryQuery) -> int:
         def read(conn: sqlite3.Connection) -> int:
-            source, where, params = build_filter(query, hits_first=_few_hits(conn, query))
+            hits_first = drive_by_hits(conn, query.content_contains, 1 << 62)
+            source, where, params = build_filter(query, hits_first=hits_first)
             return int(conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0])
 
         return await self._db.read(read)
@@ -323,15 +314,3 @@ class SqliteMemoryStore:
     async def status(self) -> StoreStatus:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
         return StoreStatus(store="embedded", ready=True)
-
-
-def _few_hits(conn: sqlite3.Connection, query: MemoryQuery) -> bool:
-    """Whether the substring needle is rare enough to drive the query from its hits."""
-    needle = query.content_contains
-    if needle is None or len(needle) < _TRIGRAM:
-        return False
-    (hits,) = conn.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT {_FEW_HITS})",
-        (fts_phrase(needle),),
-    ).fetchone()
-    return int(hits) < _FEW_HITS
