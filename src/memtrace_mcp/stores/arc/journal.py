@@ -34,6 +34,10 @@ from ..sqlite.db import Database
 from .rows import JOURNAL_COLUMNS, Row, from_journal, hour_of
 
 Span = tuple[int, int]  # (first_us, last_us)
+# arc_state key: the newest time (µs) of any row Arc may serve with seq < W, i.e. of
+# every row retired (or found in Arc at adoption); -1 while there is none. Absent in
+# a store older than the key: then nothing is known and reads are not bounded by it.
+ARC_HI = "arc_hi_us"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class View:
     span: Span | None = None
     # True when the spans prove Arc holds no row the query can match.
     arc_empty: bool = False
+    # The newest time of Arc's half (``ARC_HI``), -1 if it is empty; None: unknown.
+    arc_hi: int | None = None
 
 
 def watermark(conn: sqlite3.Connection) -> int:
@@ -114,6 +120,11 @@ def _org_hidden(conn: sqlite3.Connection, org_id: str) -> Hidden:
         frozenset(r[0] for r in stones if r[1] is None),
         tuple((r[0], int(r[1])) for r in purges),
     )
+
+
+def _arc_hi(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM arc_state WHERE key = ?", (ARC_HI,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _span(conn: sqlite3.Connection, q: MemoryQuery) -> tuple[Span | None, bool]:
@@ -281,7 +292,9 @@ class Journal:
                 n = conn.execute(
                     f"SELECT count(*) FROM arc_journal WHERE {where}", params
                 ).fetchone()[0]
-            return View(q.org_id, w, found, int(n), stones, pending, purges, span, empty)
+            return View(
+                q.org_id, w, found, int(n), stones, pending, purges, span, empty, _arc_hi(conn)
+            )
 
         return await self._db.read(read)
 
@@ -292,7 +305,10 @@ class Journal:
         def read(conn: sqlite3.Connection) -> tuple[View, dict[str, int], int, int]:
             stones, pending, purges = _org_hidden(conn, q.org_id)
             span, empty = _span(conn, q)
-            view = View(q.org_id, watermark(conn), [], 0, stones, pending, purges, span, empty)
+            view = View(
+                q.org_id, watermark(conn), [], 0, stones, pending, purges, span, empty,
+                _arc_hi(conn),
+            )  # fmt: skip
             rows = conn.execute(
                 "SELECT memory_type, count(*), count(*) FILTER (WHERE time_us >= ?),"
                 " count(*) FILTER (WHERE time_us >= ? AND event_type = 'error')"
@@ -314,7 +330,10 @@ class Journal:
                 f"SELECT {JOURNAL_COLUMNS} FROM arc_journal WHERE org_id = ? AND memory_id = ?",
                 (org_id, memory_id),
             ).fetchone()
-            view = View(org_id, watermark(conn), tombstones=stones, pending=pending, purges=purges)
+            view = View(
+                org_id, watermark(conn), tombstones=stones, pending=pending, purges=purges,
+                arc_hi=_arc_hi(conn),
+            )  # fmt: skip
             return (from_journal(row) if row else None), memory_id in stones, view
 
         return self._db.read_now(read)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..sqlite.db import Database
+from .journal import ARC_HI
 from .rows import JOURNAL_COLUMNS, row_bytes
 
 Stone = tuple[str, str, int | None, int]  # org_id, memory_id, verified_us, attempts
@@ -156,9 +157,18 @@ class Ledger:
         upto = await self._db.read(plan)
         if upto is None:
             return 0
-        return await self._db.write(
-            lambda conn: conn.execute("DELETE FROM arc_journal WHERE seq <= ?", (upto,)).rowcount
-        )
+
+        def job(conn: sqlite3.Connection) -> int:
+            newest = _get(conn, ARC_HI)
+            if newest is not None:  # absent: a store from before the bound, unbounded
+                retired = conn.execute(
+                    "SELECT max(time_us) FROM arc_journal WHERE seq <= ?", (upto,)
+                ).fetchone()[0]
+                if retired is not None and int(retired) > int(newest):
+                    _set(conn, ARC_HI, int(retired))
+            return int(conn.execute("DELETE FROM arc_journal WHERE seq <= ?", (upto,)).rowcount)
+
+        return await self._db.write(job)
 
     async def backlog(self) -> dict[str, int]:
         """``backlog``: journal rows not yet confirmed in Arc; ``journal``: all journal
@@ -280,6 +290,9 @@ class Ledger:
                 "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'arc_journal'",
                 (max_seq,),
             )
+            # Arc's newest row from now on is one we retire (or one it held): -1 says
+            # it holds none yet, so reads need not ask it (``journal.View.arc_hi``).
+            _set(conn, ARC_HI, max((s[4] for s in spans), default=-1))
             _set(conn, "adopted", 1)
 
         await self._db.write(job)
