@@ -75,6 +75,11 @@ def test_arc_hi_bounds_the_arc_side_and_minus_one_means_it_holds_nothing() -> No
     assert ranges[0].hi == NOW - HOUR + 1  # the windows start at Arc's newest row, not now
     later = MemoryQuery(org_id="o", since_us=NOW - 10)
     assert whole(later, View("o", 1, arc_hi=NOW - HOUR)) is None
+    # Arc's half spans two hours: one prunable range, no windows scanning to the start.
+    (both,) = newest_first(
+        MemoryQuery(org_id="o"), View("o", 1, arc_hi=NOW - HOUR, arc_lo=NOW - 3 * HOUR), NOW, 50
+    )
+    assert (both.lo, both.hi, both.prunable) == (NOW - 3 * HOUR, NOW - HOUR + 1, True)
 
 
 def test_first_per_id_keeps_the_first_row_of_each_memory_in_order() -> None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..sqlite.db import Database
-from .journal import ARC_HI
+from .journal import ARC_HI, ARC_LO
 from .rows import JOURNAL_COLUMNS, row_bytes
 
 Stone = tuple[str, str, int | None, int]  # org_id, memory_id, verified_us, attempts
@@ -160,12 +160,14 @@ class Ledger:
 
         def job(conn: sqlite3.Connection) -> int:
             newest = _get(conn, ARC_HI)
-            if newest is not None:  # absent: a store from before the bound, unbounded
-                retired = conn.execute(
-                    "SELECT max(time_us) FROM arc_journal WHERE seq <= ?", (upto,)
-                ).fetchone()[0]
-                if retired is not None and int(retired) > int(newest):
-                    _set(conn, ARC_HI, int(retired))
+            if newest is not None:  # absent: a store from before the bounds, unbounded
+                first, last = conn.execute(
+                    "SELECT min(time_us), max(time_us) FROM arc_journal WHERE seq <= ?", (upto,)
+                ).fetchone()
+                if last is not None:
+                    _set(conn, ARC_HI, max(int(newest), int(last)))
+                    oldest = _get(conn, ARC_LO)
+                    _set(conn, ARC_LO, int(first) if oldest is None else min(int(oldest), first))
             return int(conn.execute("DELETE FROM arc_journal WHERE seq <= ?", (upto,)).rowcount)
 
         return await self._db.write(job)
@@ -293,6 +295,8 @@ class Ledger:
             # Arc's newest row from now on is one we retire (or one it held): -1 says
             # it holds none yet, so reads need not ask it (``journal.View.arc_hi``).
             _set(conn, ARC_HI, max((s[4] for s in spans), default=-1))
+            if spans:
+                _set(conn, ARC_LO, min(s[3] for s in spans))
             _set(conn, "adopted", 1)
 
         await self._db.write(job)

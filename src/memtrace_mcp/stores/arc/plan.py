@@ -138,8 +138,12 @@ def bounds(q: MemoryQuery, view: View) -> tuple[int | None, int | None] | None:
     if view.arc_empty or (view.arc_hi is not None and view.arc_hi < 0):
         return None
     lo, hi = q.since_us, q.until_us
-    if view.arc_hi is not None:  # nothing newer was ever retired into Arc's half
+    # Nothing newer (older) was ever retired into Arc's half: newest-first windows
+    # start at its newest row and stop at its oldest instead of scanning to the start.
+    if view.arc_hi is not None:
         hi = view.arc_hi + 1 if hi is None else min(hi, view.arc_hi + 1)
+    if view.arc_lo is not None:
+        lo = view.arc_lo if lo is None else max(lo, view.arc_lo)
     if view.span is not None:
         first, last = view.span
         lo = first if lo is None else max(lo, first)
