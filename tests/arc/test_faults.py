@@ -128,8 +128,14 @@ async def test_arc_outage_mid_stream_loses_nothing_and_doubles_nothing(
                     outage.start()
                     try:
                         await wait_for(until(len(acked) + 400), timeout=60)
-                        status = await services.memories.status()
-                        assert status.arc == "disconnected" and status.backlog > 0
+
+                        # Reads that Arc's half cannot serve (nothing retired yet)
+                        # never ask Arc, so the shipper's timeout may be what notices.
+                        async def noticed() -> bool:
+                            return (await services.memories.status()).arc == "disconnected"
+
+                        await wait_for(noticed, timeout=60)
+                        assert (await services.memories.status()).backlog > 0
                     finally:
                         outage.end()
                     await wait_for(until(len(acked) + 400), timeout=60)

@@ -22,6 +22,7 @@ from memtrace_mcp.stores.arc.plan import (
     DAY_US,
     MAX_PRUNED_SPAN_US,
     filters,
+    first_per_id,
     newest_first,
     text,
     whole,
@@ -63,6 +64,28 @@ def test_newest_first_stops_at_since_and_the_span_bounds_the_arc_side() -> None:
     assert whole(MemoryQuery(org_id="o", agent_id="a"), View("o", 1, arc_empty=True)) is None
     wide = View("o", 1, span=(NOW - MAX_PRUNED_SPAN_US - 1, NOW))
     assert whole(MemoryQuery(org_id="o", agent_id="a"), wide).prunable is False  # type: ignore[union-attr]
+
+
+def test_arc_hi_bounds_the_arc_side_and_minus_one_means_it_holds_nothing() -> None:
+    assert whole(MemoryQuery(org_id="o"), View("o", 1, arc_hi=-1)) is None
+    assert newest_first(MemoryQuery(org_id="o"), View("o", 1, arc_hi=-1), NOW, 50) == []
+    bounded = whole(MemoryQuery(org_id="o"), View("o", 1, arc_hi=NOW - HOUR))
+    assert bounded is not None and bounded.hi == NOW - HOUR + 1
+    ranges = newest_first(MemoryQuery(org_id="o"), View("o", 1, arc_hi=NOW - HOUR), NOW, 50)
+    assert ranges[0].hi == NOW - HOUR + 1  # the windows start at Arc's newest row, not now
+    later = MemoryQuery(org_id="o", since_us=NOW - 10)
+    assert whole(later, View("o", 1, arc_hi=NOW - HOUR)) is None
+    # Arc's half spans two hours: one prunable range, no windows scanning to the start.
+    (both,) = newest_first(
+        MemoryQuery(org_id="o"), View("o", 1, arc_hi=NOW - HOUR, arc_lo=NOW - 3 * HOUR), NOW, 50
+    )
+    assert (both.lo, both.hi, both.prunable) == (NOW - 3 * HOUR, NOW - HOUR + 1, True)
+
+
+def test_first_per_id_keeps_the_first_row_of_each_memory_in_order() -> None:
+    a, b = _row(NOW), _row(NOW - 1)
+    copy = Row(a.seq + 5, a.memory)
+    assert first_per_id([a, copy, b]) == [a, b]
 
 
 def test_filters_split_on_the_watermark_and_hide_only_relevant_purges() -> None:

@@ -34,6 +34,12 @@ from ..sqlite.db import Database
 from .rows import JOURNAL_COLUMNS, Row, from_journal, hour_of
 
 Span = tuple[int, int]  # (first_us, last_us)
+# arc_state keys: the newest and oldest time (µs) of any row Arc may serve with
+# seq < W, i.e. of every row retired (or found in Arc at adoption); ARC_HI is -1 (and
+# ARC_LO absent) while there is none. Absent in a store older than the keys: then
+# nothing is known and reads are not bounded by them.
+ARC_HI = "arc_hi_us"
+ARC_LO = "arc_lo_us"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,10 @@ class View:
     span: Span | None = None
     # True when the spans prove Arc holds no row the query can match.
     arc_empty: bool = False
+    # The newest time of Arc's half (``ARC_HI``), -1 if it is empty; None: unknown.
+    arc_hi: int | None = None
+    # The oldest time of Arc's half (``ARC_LO``); None: unknown or empty.
+    arc_lo: int | None = None
 
 
 def watermark(conn: sqlite3.Connection) -> int:
@@ -114,6 +124,20 @@ def _org_hidden(conn: sqlite3.Connection, org_id: str) -> Hidden:
         frozenset(r[0] for r in stones if r[1] is None),
         tuple((r[0], int(r[1])) for r in purges),
     )
+
+
+def _arc_bounds(conn: sqlite3.Connection) -> dict[str, int | None]:
+    """``View``'s ``arc_hi`` and ``arc_lo`` as keyword arguments."""
+    found = dict(
+        conn.execute(
+            "SELECT key, value FROM arc_state WHERE key IN (?, ?)", (ARC_HI, ARC_LO)
+        ).fetchall()
+    )
+    hi, lo = found.get(ARC_HI), found.get(ARC_LO)
+    return {
+        "arc_hi": None if hi is None else int(hi),
+        "arc_lo": None if lo is None else int(lo),
+    }
 
 
 def _span(conn: sqlite3.Connection, q: MemoryQuery) -> tuple[Span | None, bool]:
@@ -281,7 +305,10 @@ class Journal:
                 n = conn.execute(
                     f"SELECT count(*) FROM arc_journal WHERE {where}", params
                 ).fetchone()[0]
-            return View(q.org_id, w, found, int(n), stones, pending, purges, span, empty)
+            return View(
+                q.org_id, w, found, int(n), stones, pending, purges, span, empty,
+                **_arc_bounds(conn),
+            )  # fmt: skip
 
         return await self._db.read(read)
 
@@ -292,7 +319,10 @@ class Journal:
         def read(conn: sqlite3.Connection) -> tuple[View, dict[str, int], int, int]:
             stones, pending, purges = _org_hidden(conn, q.org_id)
             span, empty = _span(conn, q)
-            view = View(q.org_id, watermark(conn), [], 0, stones, pending, purges, span, empty)
+            view = View(
+                q.org_id, watermark(conn), [], 0, stones, pending, purges, span, empty,
+                **_arc_bounds(conn),
+            )  # fmt: skip
             rows = conn.execute(
                 "SELECT memory_type, count(*), count(*) FILTER (WHERE time_us >= ?),"
                 " count(*) FILTER (WHERE time_us >= ? AND event_type = 'error')"
@@ -314,7 +344,10 @@ class Journal:
                 f"SELECT {JOURNAL_COLUMNS} FROM arc_journal WHERE org_id = ? AND memory_id = ?",
                 (org_id, memory_id),
             ).fetchone()
-            view = View(org_id, watermark(conn), tombstones=stones, pending=pending, purges=purges)
+            view = View(
+                org_id, watermark(conn), tombstones=stones, pending=pending, purges=purges,
+                **_arc_bounds(conn),
+            )  # fmt: skip
             return (from_journal(row) if row else None), memory_id in stones, view
 
         return self._db.read_now(read)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..sqlite.db import Database
+from .journal import ARC_HI, ARC_LO
 from .rows import JOURNAL_COLUMNS, row_bytes
 
 Stone = tuple[str, str, int | None, int]  # org_id, memory_id, verified_us, attempts
@@ -156,9 +157,20 @@ class Ledger:
         upto = await self._db.read(plan)
         if upto is None:
             return 0
-        return await self._db.write(
-            lambda conn: conn.execute("DELETE FROM arc_journal WHERE seq <= ?", (upto,)).rowcount
-        )
+
+        def job(conn: sqlite3.Connection) -> int:
+            newest = _get(conn, ARC_HI)
+            if newest is not None:  # absent: a store from before the bounds, unbounded
+                first, last = conn.execute(
+                    "SELECT min(time_us), max(time_us) FROM arc_journal WHERE seq <= ?", (upto,)
+                ).fetchone()
+                if last is not None:
+                    _set(conn, ARC_HI, max(int(newest), int(last)))
+                    oldest = _get(conn, ARC_LO)
+                    _set(conn, ARC_LO, int(first) if oldest is None else min(int(oldest), first))
+            return int(conn.execute("DELETE FROM arc_journal WHERE seq <= ?", (upto,)).rowcount)
+
+        return await self._db.write(job)
 
     async def backlog(self) -> dict[str, int]:
         """``backlog``: journal rows not yet confirmed in Arc; ``journal``: all journal
@@ -280,6 +292,11 @@ class Ledger:
                 "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'arc_journal'",
                 (max_seq,),
             )
+            # Arc's newest row from now on is one we retire (or one it held): -1 says
+            # it holds none yet, so reads need not ask it (``journal.View.arc_hi``).
+            _set(conn, ARC_HI, max((s[4] for s in spans), default=-1))
+            if spans:
+                _set(conn, ARC_LO, min(s[3] for s in spans))
             _set(conn, "adopted", 1)
 
         await self._db.write(job)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ...models import MemoryQuery
 from .journal import View
-from .rows import ARC_COLUMNS, HOUR_US, tag_needle
+from .rows import ARC_COLUMNS, HOUR_US, Row, tag_needle
 from .sql import (
     Fragment,
     float_literal,
@@ -135,9 +135,15 @@ def _range(lo: int | None, hi: int | None) -> Range:
 
 def bounds(q: MemoryQuery, view: View) -> tuple[int | None, int | None] | None:
     """``[lo, hi)`` the Arc side can hold matches in; None when it holds none."""
-    if view.arc_empty:
+    if view.arc_empty or (view.arc_hi is not None and view.arc_hi < 0):
         return None
     lo, hi = q.since_us, q.until_us
+    # Nothing newer (older) was ever retired into Arc's half: newest-first windows
+    # start at its newest row and stop at its oldest instead of scanning to the start.
+    if view.arc_hi is not None:
+        hi = view.arc_hi + 1 if hi is None else min(hi, view.arc_hi + 1)
+    if view.arc_lo is not None:
+        lo = view.arc_lo if lo is None else max(lo, view.arc_lo)
     if view.span is not None:
         first, last = view.span
         lo = first if lo is None else max(lo, first)
@@ -186,12 +192,29 @@ def rows_select(
     limit: int,
     fresh: bool = False,
 ) -> Select:
+    """The first ``limit`` physical rows in ``order``, a memory's copies side by side
+    (lowest ``seq`` first). No window: ``QUALIFY row_number() OVER (PARTITION BY
+    memory_id …)`` makes the engine materialise and partition every matching row
+    (content included) before the limit applies, while ``ORDER BY … LIMIT`` is a
+    top-N over the filtered rows. Copies of a memory (a retried write) are dropped
+    by :func:`first_per_id`; the reader asks again for more when they cost rows."""
     direction = "DESC" if order == "desc" else "ASC"
     return Select(
         table=table,
         columns=ARC_COLUMNS,
         where=(*preds, *rng.predicates(fresh=fresh)),
-        qualify=ONE_PER_ID,
-        order_by=(f"memory_id {direction}",),
+        order_by=(f"memory_id {direction}", "seq ASC"),
         limit=limit,
     )
+
+
+def first_per_id(rows: Sequence[Row]) -> list[Row]:
+    """One row per ``memory_id``, the first seen: what ``ONE_PER_ID`` keeps, given
+    rows ordered by ``memory_id`` then ``seq``."""
+    seen: set[str] = set()
+    out: list[Row] = []
+    for row in rows:
+        if row.memory_id not in seen:
+            seen.add(row.memory_id)
+            out.append(row)
+    return out

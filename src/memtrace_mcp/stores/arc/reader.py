@@ -18,7 +18,17 @@ from .client import ArcClient
 from .failures import ArcRequestError
 from .gate import FileGate
 from .journal import View
-from .plan import ONE_PER_ID, Range, filters, hidden, newest_first, rows_select, text, whole
+from .plan import (
+    ONE_PER_ID,
+    Range,
+    filters,
+    first_per_id,
+    hidden,
+    newest_first,
+    rows_select,
+    text,
+    whole,
+)
 from .results import Converter, QueryResult, to_int, to_str
 from .rows import ARC_COLUMNS, ARC_CONVERT, Row, from_arc
 from .sql import Fragment, SqlTooLargeError, chunk_in_list, identifier, int_literal
@@ -93,17 +103,32 @@ class ArcReader:
             ranges = newest_first(q, view, now_us, need)
         found: list[Row] = []
         for rng in ranges:
-            found += await self._rows(
-                _rows_builder(self.table, preds, rng, q.order, need - len(found)), rng.prunable
-            )
+            # A memory's copies share its time, so they never straddle two ranges.
+            found += await self._first(preds, rng, q.order, need - len(found))
             if len(found) >= need:
                 break
         return found
 
+    async def _first(
+        self, preds: Sequence[Fragment], rng: Range, order: str, want: int
+    ) -> list[Row]:
+        """The first ``want`` memories in ``rng``, one row each. Copies left by a
+        retried write are rare; when they cost rows, ask again for that many more."""
+        limit = want
+        while True:
+            raw = await self._rows(_rows_builder(self.table, preds, rng, order, limit), rng.prunable)
+            rows = first_per_id(raw)
+            if len(rows) >= want or len(raw) < limit:
+                return rows[:want]
+            limit += want - len(rows)
+
     async def by_id(self, view: View, memory_id: str, time_us: int | None) -> list[Row]:
         """A point read; the id's own timestamp bounds it to one hour directory.
         No ``seq < W`` here: the caller found the id in neither the journal nor
-        the tombstones, so any row of it in Arc is the memory itself."""
+        the tombstones, so any row of it in Arc is the memory itself (its copies
+        are identical, so the first one will do)."""
+        if view.arc_hi is not None and (time_us is None or time_us > view.arc_hi):
+            return []  # newer than anything Arc's half holds: no round trip
         preds = [
             *hidden(view),
             Fragment(f"memory_id = {text(memory_id, 'memory_id')}"),
