@@ -102,6 +102,12 @@ def header(run: dict[str, Any]) -> str:
                     if ds.get("search_index_per_s")
                     else ""
                 )
+                + (
+                    f"; reads ran after the journal was handed to Arc"
+                    f" ({ds['journal_retired_after_s']}s after the drain)"
+                    if ds.get("journal_retired_after_s")
+                    else ""
+                )
             )
     return "\n".join(lines)
 
