@@ -42,6 +42,13 @@ log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_MS = 5_000
 _LOCK_DEADLINE_S = 60.0
+# Deferred work (idle tasks) waits until no write has come for this long, or until
+# this many groups were committed since it last ran. Running it the moment the queue
+# empties cost every lone write a second transaction and fsync right behind it (an
+# MCP client storing one memory at a time paid for both); deferred a little, one
+# run covers many writes, and a steady stream of writes still cannot starve it.
+_IDLE_AFTER_S = 0.05
+_IDLE_EVERY_GROUPS = 64
 
 
 @dataclass(slots=True)
@@ -170,12 +177,19 @@ class Database:
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         stop: _Stop | None = None
         idle_pending = bool(self._idle_tasks)  # a previous process may have left work
+        groups_since_idle = 0
         while stop is None:
             if idle_pending:
                 try:
-                    item = self._queue.get_nowait()
+                    # Right after writes, wait for a quiet moment; while catching up
+                    # (nothing written since the last run) or overdue, go straight on.
+                    if 0 < groups_since_idle < _IDLE_EVERY_GROUPS:
+                        item = self._queue.get(timeout=_IDLE_AFTER_S)
+                    else:
+                        item = self._queue.get_nowait()
                 except queue.Empty:
                     idle_pending = self._run_idle(conn)
+                    groups_since_idle = 0
                     continue
             else:
                 item = self._queue.get()
@@ -193,6 +207,7 @@ class Database:
                     break
                 group.append(nxt)
             self._commit_group(conn, group)
+            groups_since_idle += 1
             idle_pending = bool(self._idle_tasks)
         conn.close()
         stop.done.set()
