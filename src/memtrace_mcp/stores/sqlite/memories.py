@@ -39,6 +39,11 @@ _TRIGRAM = 3
 # A needle with fewer index hits than this is answered from its hits (then sorted);
 # a more common one by walking the time-ordered index until the page is full.
 _FEW_HITS = 5_000
+# A substring query first walks up to this many rows per wanted row (plus a spare),
+# in order, testing contents: cheaper than the index for needles at least about this
+# common among the rows the other filters leave (see ``_walk_for_needle``).
+_WALK_ROWS_PER_HIT = 6
+_WALK_ROWS_SPARE = 32
 _INDEX_CHUNK_ROWS = 256
 _INDEX_CHUNK_BYTES = 256 * 1024
 
@@ -258,13 +263,27 @@ class SqliteMemoryStore:
         direction = "DESC" if query.order == "desc" else "ASC"
 
         def read(conn: sqlite3.Connection) -> list[Memory]:
+            if query.content_contains is not None:
+                walked = _walk_for_needle(conn, query, direction)
+                if walked is not None:
+                    return [_memory(r) for r in walked]
             hits_first = _few_hits(conn, query)
             source, where, params = build_filter(query, hits_first=hits_first)
-            order_col = "t.memory_id" if query.tags and not hits_first else "m.memory_id"
-            sql = (
-                f"SELECT {_COLS} FROM {source} WHERE {where}"
-                f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
-            )
+            if hits_first:
+                # Order the hits by id alone, then read whole rows for one page only:
+                # a hit's content may span overflow pages, and most hits are not kept.
+                sql = (
+                    f"SELECT {_COLS} FROM memories m WHERE m.rid IN"
+                    f" (SELECT m.rid FROM {source} WHERE {where}"
+                    f" ORDER BY m.memory_id {direction} LIMIT ? OFFSET ?)"
+                    f" ORDER BY m.memory_id {direction}"
+                )
+            else:
+                order_col = "t.memory_id" if query.tags else "m.memory_id"
+                sql = (
+                    f"SELECT {_COLS} FROM {source} WHERE {where}"
+                    f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
+                )
             rows = conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
             return [_memory(r) for r in rows]
 
@@ -323,6 +342,44 @@ class SqliteMemoryStore:
     async def status(self) -> StoreStatus:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
         return StoreStatus(store="embedded", ready=True)
+
+
+def _walk_for_needle(
+    conn: sqlite3.Connection, query: MemoryQuery, direction: str
+) -> list[tuple[Any, ...]] | None:
+    """The page for a substring query, read by walking the other filters' rows in
+    order and testing each content, or None if the needle looks too rare for that.
+
+    A common needle (say one memory in four) fills a page within a few dozen rows,
+    where evaluating it in the trigram index costs a pass over long doclists that
+    grows with the store. So the walk goes first, up to ``_WALK_ROWS_PER_HIT`` rows
+    per wanted row; a needle that has not filled the page by then is answered from
+    the index. The test is the index's own rule: ``str.lower`` on both sides.
+    """
+    assert query.content_contains is not None
+    needle = query.content_contains.lower()
+    wanted = query.offset + query.limit
+    budget = _WALK_ROWS_PER_HIT * wanted + _WALK_ROWS_SPARE
+    unfiltered = query.model_copy(update={"content_contains": None})
+    source, where, params = build_filter(unfiltered)
+    order_col = "t.memory_id" if query.tags else "m.memory_id"
+    cursor = conn.execute(
+        f"SELECT {_COLS} FROM {source} WHERE {where} ORDER BY {order_col} {direction} LIMIT ?",
+        [*params, budget],
+    )
+    try:
+        found: list[tuple[Any, ...]] = []
+        walked = 0
+        for row in cursor:
+            walked += 1
+            if needle in row[7].lower():
+                found.append(row)
+                if len(found) == wanted:
+                    return found[query.offset :]
+    finally:
+        cursor.close()
+    # Fewer rows than the budget: the walk saw every candidate, so it is complete.
+    return found[query.offset :] if walked < budget else None
 
 
 def _few_hits(conn: sqlite3.Connection, query: MemoryQuery) -> bool:
