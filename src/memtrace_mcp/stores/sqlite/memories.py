@@ -44,6 +44,8 @@ _FEW_HITS = 5_000
 # common among the rows the other filters leave (see ``_walk_for_needle``).
 _WALK_ROWS_PER_HIT = 6
 _WALK_ROWS_SPARE = 32
+# A walk of at most this many rows runs inline on the event loop (see query_memories).
+_INLINE_WALK_ROWS = 128
 _INDEX_CHUNK_ROWS = 256
 _INDEX_CHUNK_BYTES = 256 * 1024
 
@@ -297,8 +299,18 @@ class SqliteMemoryStore:
     async def query_memories(self, query: MemoryQuery) -> list[Memory]:
         direction = "DESC" if query.order == "desc" else "ASC"
 
+        walk = query.content_contains is not None
+        if walk and _walk_budget(query) <= _INLINE_WALK_ROWS:
+            # A short walk (a page of a few hits, as MCP search asks) runs on the
+            # event loop's own connection: it reads fewer rows than a thread hop
+            # costs. A single statement, so it sees one snapshot, as a read does.
+            walked = self._db.read_now(lambda c: _walk_for_needle(c, query, direction))
+            if walked is not None:
+                return [_memory(r) for r in walked]
+            walk = False  # the needle is rare: the index answers, in a worker thread
+
         def read(conn: sqlite3.Connection) -> list[Memory]:
-            if query.content_contains is not None:
+            if walk:
                 walked = _walk_for_needle(conn, query, direction)
                 if walked is not None:
                     return [_memory(r) for r in walked]
@@ -394,7 +406,7 @@ def _walk_for_needle(
     assert query.content_contains is not None
     needle = query.content_contains.lower()
     wanted = query.offset + query.limit
-    budget = _WALK_ROWS_PER_HIT * wanted + _WALK_ROWS_SPARE
+    budget = _walk_budget(query)
     unfiltered = query.model_copy(update={"content_contains": None})
     source, where, params = build_filter(unfiltered)
     order_col = "t.memory_id" if query.tags else "m.memory_id"
@@ -415,6 +427,11 @@ def _walk_for_needle(
         cursor.close()
     # Fewer rows than the budget: the walk saw every candidate, so it is complete.
     return found[query.offset :] if walked < budget else None
+
+
+def _walk_budget(query: MemoryQuery) -> int:
+    """Most rows ``_walk_for_needle`` reads before leaving the needle to the index."""
+    return _WALK_ROWS_PER_HIT * (query.offset + query.limit) + _WALK_ROWS_SPARE
 
 
 def _few_hits(conn: sqlite3.Connection, query: MemoryQuery) -> bool:
