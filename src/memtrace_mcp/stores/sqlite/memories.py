@@ -13,7 +13,9 @@ costs more than storing it, so it is not done on the write path: the writer thre
 indexes in small chunks whenever no write is waiting (``index_pending``), and
 ``fts_state.watermark`` says how far it got. A search reads the index up to the
 watermark and scans the short unindexed tail, so a memory is searchable the moment
-it is acknowledged. Needles shorter than a trigram are scanned.
+it is acknowledged. Needles shorter than a trigram are scanned. A common needle
+skips the index: walking the newest rows and testing each content fills a page
+sooner than the index can list the needle's hits (``_walk_for_needle``).
 
 All values are bound parameters; the SQL text is built from fixed fragments only.
 """
