@@ -179,3 +179,54 @@ async def test_indexing_keeps_pace_while_writes_queue_up_without_a_pause(tmp_pat
         assert max(marks[:-512]) > 0  # indexed while at least a full group still waited
     finally:
         await db.close()
+
+
+async def test_substring_pages_are_exact_for_common_rare_and_absent_needles(
+    store: tuple[Database, SqliteMemoryStore],
+) -> None:
+    """A common needle is answered by walking rows in order, a rare one from the
+    index: either way every page is the brute-force answer, indexed or not."""
+    db, memories = store
+    records = [
+        new_memory(
+            ("long " * 900 if i % 10 == 0 else "")
+            + ("a COMMON word " if i % 3 == 0 else "plain ")
+            + ("with RareWord " if i % 61 == 0 else "")
+            + f"#{i}",
+            tags=("even",) if i % 2 == 0 else ("odd",),
+            agent_id="agent_1" if i % 5 else "agent_2",
+        )
+        for i in range(600)
+    ]
+    await memories.insert_memories(records[:400], dedup_since_us=None)
+    await _index_all(db)  # the rest stays in the unindexed tail
+    await memories.insert_memories(records[400:], dedup_since_us=None)
+
+    cases = [
+        {"content_contains": "common"},
+        {"content_contains": "common", "offset": 37, "limit": 20},
+        {"content_contains": "common", "order": "asc", "limit": 5},
+        {"content_contains": "common", "tags": ("even",)},
+        {"content_contains": "common", "agent_id": "agent_2", "limit": 50},
+        {"content_contains": "rareword"},
+        {"content_contains": "RAREWORD", "order": "asc", "offset": 2, "limit": 3},
+        {"content_contains": "rareword", "tags": ("odd",)},
+        {"content_contains": "absent needle"},
+        {"content_contains": "#5"},
+    ]
+    for case in cases:
+        query = MemoryQuery(org_id=A.org_id, **{"limit": 10, **case})  # type: ignore[arg-type]
+        needle = str(case["content_contains"]).lower()
+        expected = sorted(
+            (
+                r
+                for r in records
+                if needle in r.content.lower()
+                and (not query.tags or set(query.tags) <= set(r.tags))
+                and (query.agent_id is None or r.agent_id == query.agent_id)
+            ),
+            key=lambda r: r.memory_id,
+            reverse=query.order == "desc",
+        )[query.offset : query.offset + query.limit]
+        got = await memories.query_memories(query)
+        assert [m.memory_id for m in got] == [r.memory_id for r in expected], case

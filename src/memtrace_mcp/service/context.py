@@ -90,7 +90,9 @@ def _line(memory: Memory, cap: int | None) -> str:
     if cap is not None and len(content) > cap:
         content = content[:cap].rstrip() + _ELLIPSIS
     content = content.replace("\n", "\n  ")
-    stamp = memory.time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The same text as strftime("%Y-%m-%dT%H:%M:%SZ") for any year >= 1000, at half
+    # the cost; a context renders hundreds of lines.
+    stamp = memory.time.isoformat()[:19] + "Z"
     return f"- [{stamp}] {memory.event_type}: {content} (#{short_id(memory.memory_id)})\n"
 
 
@@ -138,10 +140,16 @@ def render_context(
         lines = {k: [_line(m, cap) for m in ms] for k, ms in grouped.items()}
         return _assemble(heading, lines, unfetched)
 
+    budget_units = max_tokens * 4 if max_tokens is not None else 0
+    # max_lines or more lines can never fit, whatever their caps (each takes at least
+    # _MIN_LINE_UNITS): skip rendering them whole and shortened, go to picking lines.
+    if max_tokens is not None and len(memories) >= max_lines(max_tokens):
+        text = _select(heading, memories, budget_units, total)
+        return RenderedContext(text, count_tokens(text), True)
     text = full(None)
     if max_tokens is None or count_tokens(text) <= max_tokens:
         return RenderedContext(text, count_tokens(text), unfetched > 0)
-    budget_units = max_tokens * 4  # count_tokens(t) <= max_tokens  <=>  _units(t) <= this
+    # count_tokens(t) <= max_tokens  <=>  _units(t) <= budget_units
     # Shortening helps only if every line fits at the shortest cap; else pick lines.
     if _units(full(_MIN_CAP)) <= budget_units:
         for cap in (*_CAPS, _MIN_CAP):
@@ -156,23 +164,25 @@ def _select(heading: str, memories: Sequence[Memory], budget_units: int, total: 
     """Choose lines by priority until the budget is spent; render them in order."""
     # Reserve room for the heading and the "left out" line (sized for the worst case).
     used = _units(heading) + _units(_omitted_line(total))
-    chosen: set[int] = set()
+    chosen: dict[int, str] = {}
     opened: set[str] = set()
     ranked = sorted(range(len(memories)), key=lambda i: _priority(memories[i]))
     for i in ranked:
+        if budget_units - used < _MIN_LINE_UNITS:
+            break  # no line is shorter: nothing further can fit
         kind = section_of(memories[i])
-        cost = _units(_line(memories[i], _MIN_CAP))
+        line = _line(memories[i], _MIN_CAP)
+        cost = _units(line)
         if kind not in opened:
             cost += _units(f"\n### {_TITLES[kind]} ({total})\n")
         if used + cost > budget_units:
             continue
         used += cost
-        chosen.add(i)
+        chosen[i] = line
         opened.add(kind)
     lines: dict[str, list[str]] = {}
-    for i, memory in enumerate(memories):
-        if i in chosen:
-            lines.setdefault(section_of(memory), []).append(_line(memory, _MIN_CAP))
+    for i in sorted(chosen):  # back in the given order (newest first)
+        lines.setdefault(section_of(memories[i]), []).append(chosen[i])
     return _assemble(heading, lines, total - len(chosen))
 
 

@@ -42,7 +42,12 @@ log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_MS = 5_000
 _LOCK_DEADLINE_S = 60.0
-# Under a steady stream of writes, deferred work still gets one turn this often.
+# Deferred work (idle tasks) waits for a quiet moment after a write: running it the
+# moment the queue empties cost every lone write a second transaction right behind
+# it (an MCP client storing one memory at a time paid for both); deferred a little,
+# one run covers many writes. Under a steady stream of writes it still gets a turn
+# every ``_IDLE_TURN_S``, so it is never starved.
+_IDLE_AFTER_S = 0.05
 _IDLE_TURN_S = 0.05
 
 
@@ -175,16 +180,25 @@ class Database:
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         stop: _Stop | None = None
         idle_pending = bool(self._idle_tasks)  # a previous process may have left work
-        idle_due = time.monotonic() + _IDLE_TURN_S
+        wrote_since_idle = False
+        idle_due = 0.0
         while stop is None:
             if idle_pending:
                 try:
-                    if time.monotonic() >= idle_due:
-                        raise queue.Empty  # writes have kept coming: take a turn anyway
-                    item = self._queue.get_nowait()
+                    # Right after writes, wait for a quiet moment; while catching up
+                    # (nothing written since the last run), go straight on; when
+                    # overdue, take a turn whatever is waiting.
+                    wait = min(_IDLE_AFTER_S, idle_due - time.monotonic())
+                    if wait <= 0:
+                        raise queue.Empty
+                    if wrote_since_idle:
+                        item = self._queue.get(timeout=wait)
+                    else:
+                        item = self._queue.get_nowait()
                 except queue.Empty:
                     idle_pending = self._run_idle(conn)
                     idle_due = time.monotonic() + _IDLE_TURN_S
+                    wrote_since_idle = False
                     continue
             else:
                 item = self._queue.get()
@@ -201,6 +215,9 @@ class Database:
                     stop = nxt
                     break
                 group.append(nxt)
+            if not wrote_since_idle:  # the first write since the last turn starts the clock
+                idle_due = time.monotonic() + _IDLE_TURN_S
+                wrote_since_idle = True
             self._commit_group(conn, group)
             idle_pending = bool(self._idle_tasks)
         conn.close()

@@ -6,7 +6,9 @@ matching X" by walking the index backwards and stopping after N rows. Exact tag
 matching uses ``memory_tags`` (one row per tag), which drives the scan.
 
 Case-insensitive substring search (``content_contains``) is planned in search.py,
-over a trigram index the writer thread fills off the write path.
+over a trigram index the writer thread fills off the write path. A query first walks
+a few rows per wanted row in order (``_walk_for_needle``): a common needle fills its
+page there, sooner than any index could list its hits.
 
 All values are bound parameters; the SQL text is built from fixed fragments only.
 """
@@ -29,28 +31,70 @@ _COLS = (
     "m.memory_id, m.org_id, m.time_us, m.agent_id, m.session_id, m.memory_type, m.event_type,"
     " m.content, m.metadata, m.tags, m.importance, m.dedup_key, m.parent_id"
 )
+# A substring query first walks up to this many rows per wanted row (plus a spare),
+# in order, testing contents: cheaper than the index for needles at least about this
+# common among the rows the other filters leave (see ``_walk_for_needle``).
+_WALK_ROWS_PER_HIT = 6
+_WALK_ROWS_SPARE = 32
+# A walk of at most this many rows runs inline on the event loop (see query_memories).
+_INLINE_WALK_ROWS = 128
 
 
 # Bound parameters per statement stay well under SQLite's limit (32766).
 _MAX_BATCH = 4_096
 
 
+# ``_memory`` builds a Memory as ``model_construct`` would, without its per-field
+# alias and default lookups (a third of the cost of reading a row, and a context
+# reads hundreds). That is only the same object while Memory has no aliases,
+# defaults, extras, private attributes or post-init hook: checked here, at import.
+assert all(
+    f.alias is None and f.validation_alias is None and f.is_required()
+    for f in Memory.model_fields.values()
+)
+assert Memory.model_config.get("extra") != "allow" and not Memory.__private_attributes__
+assert not Memory.__pydantic_post_init__
+
+
+def _json(text: str) -> Any:
+    # Most rows carry no metadata or no tags: skip the parser for those.
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return json.loads(text)
+
+
 def _memory(row: tuple[Any, ...]) -> Memory:
-    return Memory.model_construct(
-        memory_id=row[0],
-        org_id=row[1],
-        time=from_us(row[2]),
-        agent_id=row[3],
-        session_id=row[4],
-        memory_type=row[5],
-        event_type=row[6],
-        content=row[7],
-        metadata=json.loads(row[8]),
-        tags=json.loads(row[9]),
-        importance=row[10],
-        dedup_key=row[11],
-        parent_id=row[12],
-    )
+    """A ``_COLS`` row as a Memory, fields in the model's own order."""
+    values = {
+        "memory_id": row[0],
+        "time": from_us(row[2]),
+        "org_id": row[1],
+        "agent_id": row[3],
+        "session_id": row[4],
+        "memory_type": row[5],
+        "event_type": row[6],
+        "content": row[7],
+        "metadata": _json(row[8]),
+        "tags": _json(row[9]),
+        "importance": row[10],
+        "dedup_key": row[11],
+        "parent_id": row[12],
+    }
+    memory = Memory.__new__(Memory)
+    object.__setattr__(memory, "__dict__", values)
+    object.__setattr__(memory, "__pydantic_fields_set__", set(values))
+    object.__setattr__(memory, "__pydantic_extra__", None)
+    object.__setattr__(memory, "__pydantic_private__", None)
+    return memory
+
+
+_MEMORY_ROW = (
+    "0190f1e2-7a3b-7c4d-8e5f-3f9a1c2b7d4e", "org", 1, "a", None, "episodic", "e", "c", "{}",
+    "[]", 0.5, "k", None,
+)  # fmt: skip
+assert list(_memory(_MEMORY_ROW).__dict__) == list(Memory.model_fields)
 
 
 def _from_record(rec: NewMemory) -> Memory:
@@ -245,7 +289,21 @@ class SqliteMemoryStore:
     async def query_memories(self, query: MemoryQuery) -> list[Memory]:
         direction = "DESC" if query.order == "desc" else "ASC"
 
+        walk = query.content_contains is not None
+        if walk and _walk_budget(query) <= _INLINE_WALK_ROWS:
+            # A short walk (a page of a few hits, as MCP search asks) runs on the
+            # event loop's own connection: it reads fewer rows than a thread hop
+            # costs. A single statement, so it sees one snapshot, as a read does.
+            walked = self._db.read_now(lambda c: _walk_for_needle(c, query, direction))
+            if walked is not None:
+                return [_memory(r) for r in walked]
+            walk = False  # the needle is rare: the index answers, in a worker thread
+
         def read(conn: sqlite3.Connection) -> list[Memory]:
+            if walk:
+                walked = _walk_for_needle(conn, query, direction)
+                if walked is not None:
+                    return [_memory(r) for r in walked]
             if drive_by_hits(conn, query.content_contains, query.limit + query.offset):
                 rows = _page_from_candidates(conn, query, direction)
             else:
@@ -314,3 +372,46 @@ class SqliteMemoryStore:
     async def status(self) -> StoreStatus:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
         return StoreStatus(store="embedded", ready=True)
+
+
+def _walk_for_needle(
+    conn: sqlite3.Connection, query: MemoryQuery, direction: str
+) -> list[tuple[Any, ...]] | None:
+    """The page for a substring query, read by walking the other filters' rows in
+    order and testing each content, or None if the needle looks too rare for that.
+
+    A common needle (say one memory in four) fills a page within a few dozen rows,
+    where evaluating it in the trigram index costs a pass over long doclists that
+    grows with the store. So the walk goes first, up to ``_WALK_ROWS_PER_HIT`` rows
+    per wanted row; a needle that has not filled the page by then is answered from
+    the index. The test is the index's own rule: ``str.lower`` on both sides.
+    """
+    assert query.content_contains is not None
+    needle = fold(query.content_contains)
+    wanted = query.offset + query.limit
+    budget = _walk_budget(query)
+    unfiltered = query.model_copy(update={"content_contains": None})
+    source, where, params = build_filter(unfiltered)
+    order_col = "t.memory_id" if query.tags else "m.memory_id"
+    cursor = conn.execute(
+        f"SELECT {_COLS} FROM {source} WHERE {where} ORDER BY {order_col} {direction} LIMIT ?",
+        [*params, budget],
+    )
+    try:
+        found: list[tuple[Any, ...]] = []
+        walked = 0
+        for row in cursor:
+            walked += 1
+            if needle in fold(row[7]):
+                found.append(row)
+                if len(found) == wanted:
+                    return found[query.offset :]
+    finally:
+        cursor.close()
+    # Fewer rows than the budget: the walk saw every candidate, so it is complete.
+    return found[query.offset :] if walked < budget else None
+
+
+def _walk_budget(query: MemoryQuery) -> int:
+    """Most rows ``_walk_for_needle`` reads before leaving the needle to the index."""
+    return _WALK_ROWS_PER_HIT * (query.offset + query.limit) + _WALK_ROWS_SPARE
