@@ -35,6 +35,7 @@ import anyio
 import anyio.to_thread
 
 from ...errors import MemtraceError, UnavailableError
+from .keystamp import KeyStamp
 from .schema import migrate
 
 T = TypeVar("T")
@@ -110,6 +111,7 @@ class Database:
         self._inline: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(8)
         self._idle_tasks: list[Callable[[sqlite3.Connection], bool]] = []
+        self.keystamp = KeyStamp(path)
 
     def add_idle_task(self, task: Callable[[sqlite3.Connection], bool]) -> None:
         """Run ``task`` in its own transaction whenever no write is waiting; it does a
@@ -124,6 +126,7 @@ class Database:
 
     def _open_sync(self) -> None:
         _create_private_file(self.path)
+        self.keystamp.open()
         conn = _connect(self.path, readonly=False)
         conn.execute("PRAGMA journal_mode = WAL")
         self._begin(conn)
@@ -154,6 +157,7 @@ class Database:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+        self.keystamp.close()
 
     # --- writes -----------------------------------------------------------------
 
