@@ -39,8 +39,11 @@ _TRIGRAM = 3
 # A needle with fewer index hits than this is answered from its hits (then sorted);
 # a more common one by walking the time-ordered index until the page is full.
 _FEW_HITS = 5_000
-_INDEX_CHUNK_ROWS = 256
-_INDEX_CHUNK_BYTES = 256 * 1024
+# A chunk holds the writer: small enough that a write arriving meanwhile waits a
+# few milliseconds at most, large enough (at one chunk per 25 ms under constant
+# writes, see db.py) to index faster than memories arrive.
+_INDEX_CHUNK_ROWS = 128
+_INDEX_CHUNK_BYTES = 128 * 1024
 
 _HITS = (
     "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?"
