@@ -48,6 +48,7 @@ _LOCK_DEADLINE_S = 60.0
 # an index chunk started in that gap made all of them wait for it. Under writes that
 # never pause, one chunk still runs this often, so the index keeps pace.
 _IDLE_GRACE_S = 0.002
+_WAL_LIMIT_BYTES = 64 * 1024 * 1024
 _IDLE_EVERY_S = 0.025
 
 
@@ -135,6 +136,9 @@ class Database:
         self.keystamp.open()
         conn = _connect(self.path, readonly=False)
         conn.execute("PRAGMA journal_mode = WAL")
+        # A checkpoint rewinds the WAL but never shrinks the file: after a burst of
+        # writes it stayed hundreds of MB. This truncates it back after each reset.
+        conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
         self._begin(conn)
         try:
             migrate(conn)
