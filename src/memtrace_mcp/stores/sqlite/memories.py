@@ -185,8 +185,8 @@ class SqliteMemoryStore:
     async def insert_memories(
         self, records: Sequence[NewMemory], *, dedup_since_us: int | None
     ) -> list[Memory | Duplicate]:
-        def job(conn: sqlite3.Connection) -> list[Memory | Duplicate]:
-            outcomes: list[Memory | Duplicate] = []
+        def job(conn: sqlite3.Connection) -> list[NewMemory | Duplicate]:
+            outcomes: list[NewMemory | Duplicate] = []
             # (org, key) → the memory holding it: stored ones first, then this batch's.
             held: dict[tuple[str, str], str] = (
                 {} if dedup_since_us is None else _held_keys(conn, records, dedup_since_us)
@@ -218,7 +218,7 @@ class SqliteMemoryStore:
                     )
                 )
                 tag_rows += [(rec.org_id, tag, rec.memory_id) for tag in dict.fromkeys(rec.tags)]
-                outcomes.append(_from_record(rec))
+                outcomes.append(rec)
             conn.executemany(
                 "INSERT INTO memories(memory_id, org_id, time_us, agent_id, session_id,"
                 " memory_type, event_type, content, metadata, tags, importance, dedup_key,"
@@ -232,7 +232,11 @@ class SqliteMemoryStore:
                 )
             return outcomes
 
-        return await self._db.write(job)
+        # The stored memories are built here, on the caller's thread, not in the
+        # job: the writer thread holds the write lock and, more often than not on a
+        # two-core machine, the GIL the event loop is waiting for.
+        outcomes = await self._db.write(job)
+        return [o if isinstance(o, Duplicate) else _from_record(o) for o in outcomes]
 
     async def get_memory(self, org_id: str, memory_id: str) -> Memory | None:
         row = self._db.read_now(
