@@ -265,8 +265,13 @@ class Database:
             failure = UnavailableError("the embedded store could not commit this write")
             for job in group:
                 job.result, job.error = None, failure
+        # One wake-up per event loop, not per job: each call_soon_threadsafe writes
+        # to the loop's self-pipe, and each system call here hands the GIL over.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in group:
-            job.loop.call_soon_threadsafe(_settle, job)
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, jobs)
 
     @staticmethod
     def _begin(conn: sqlite3.Connection) -> None:
@@ -309,6 +314,11 @@ class Database:
                 return fn(conn)
             finally:
                 conn.execute("COMMIT")
+
+
+def _settle_all(jobs: list[_Job]) -> None:
+    for job in jobs:
+        _settle(job)
 
 
 def _settle(job: _Job) -> None:
