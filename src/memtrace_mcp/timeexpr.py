@@ -7,7 +7,7 @@ store keeps. A value without a UTC offset is taken as UTC.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInputError
 
@@ -52,7 +52,9 @@ def to_us(moment: datetime) -> int:
 
 
 def from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us // 1_000_000, UTC).replace(microsecond=us % 1_000_000)
+    # Same value as fromtimestamp(...).replace(microsecond=...), in half the time:
+    # every memory a write returns or a read lists goes through here.
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def iso(us: int) -> str:
