@@ -119,6 +119,7 @@ class Database:
         self._limiter = anyio.CapacityLimiter(8)
         self._idle_tasks: list[Callable[[sqlite3.Connection], bool]] = []
         self.keystamp = KeyStamp(path)
+        self._relaxed = False  # the writer connection is in synchronous=NORMAL
 
     def add_idle_task(self, task: Callable[[sqlite3.Connection], bool]) -> None:
         """Run ``task`` in its own transaction whenever no write is waiting; it does a
@@ -224,11 +225,13 @@ class Database:
         # index and its watermark commit together), so its commits skip the fsync:
         # in WAL mode the next FULL commit syncs these frames too, in order. An fsync
         # per chunk used to take as long as the group commits it sat between.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            return self._run_idle_tasks(conn)
-        finally:
-            conn.execute("PRAGMA synchronous = FULL")
+        # The mode is switched only when it changes (each statement on this thread
+        # hands the GIL over): runs of idle chunks stay in NORMAL, and the next
+        # group commit puts FULL back first (_commit_group).
+        if not self._relaxed:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._relaxed = True
+        return self._run_idle_tasks(conn)
 
     def _run_idle_tasks(self, conn: sqlite3.Connection) -> bool:
         pending = False
@@ -248,6 +251,9 @@ class Database:
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
         try:
+            if self._relaxed:  # a write is acknowledged only once it is on disk
+                conn.execute("PRAGMA synchronous = FULL")
+                self._relaxed = False
             self._begin(conn)
             for job in group:
                 conn.execute("SAVEPOINT job")
