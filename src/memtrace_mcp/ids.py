@@ -9,12 +9,39 @@ so ids from one process are strictly increasing.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
 
 _lock = threading.Lock()
 _last_us = 0
+
+# Random bits for memory ids come from the OS (as ``secrets`` does) but a few
+# kilobytes per system call: one getrandom(2) per id cost as much as validating the
+# memory. A forked child must not reuse its parent's bytes (duplicate ids), so it
+# starts with an empty pool.
+_POOL_BYTES = 4096
+_pool = b""
+_pool_pos = 0
+
+
+def _empty_pool() -> None:
+    global _pool, _pool_pos
+    _pool, _pool_pos = b"", 0
+
+
+os.register_at_fork(after_in_child=_empty_pool)
+
+
+def _rand62() -> int:
+    global _pool, _pool_pos
+    with _lock:
+        if _pool_pos + 8 > len(_pool):
+            _pool, _pool_pos = os.urandom(_POOL_BYTES), 0
+        chunk = _pool[_pool_pos : _pool_pos + 8]
+        _pool_pos += 8
+    return int.from_bytes(chunk, "big") >> 2
 
 SHORT_ID_LEN = 12  # the UUID's last group: 48 random bits
 
@@ -31,7 +58,7 @@ def next_time_us() -> int:
 
 
 def memory_id(time_us: int) -> str:
-    return _uuid7(time_us, secrets.randbits(62))
+    return _uuid7(time_us, _rand62())
 
 
 def short_id(memory_id_: str) -> str:

@@ -9,6 +9,7 @@ Size limits that are configurable (content, metadata) are checked in the service
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeVar
@@ -57,25 +58,66 @@ def _plain_text(value: str) -> str:
     return value
 
 
-def _too_deep(value: object, limit: int) -> bool:
+def _scan(value: object, limit: int) -> tuple[bool, bool, bool, bool]:
+    """One walk over a JSON value: (nested too deep, holds NaN or Infinity, holds
+    text that is not valid Unicode, holds something other than JSON's types)."""
+    deep = nan = bad_text = unusual = False
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+        if isinstance(item, dict):
+            if depth > limit:
+                return True, nan, bad_text, unusual
+            for key, child in item.items():
+                if type(key) is not str:
+                    unusual = True
+                elif not key.isascii():
+                    bad_text = bad_text or not _encodable(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            if depth > limit:
+                return True, nan, bad_text, unusual
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            if not item.isascii():
+                bad_text = bad_text or not _encodable(item)
+        elif isinstance(item, float):
+            nan = nan or not math.isfinite(item)
+        elif not isinstance(item, (int, type(None))):  # bool is an int
+            unusual = True
+    return deep, nan, bad_text, unusual
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _storable_object(value: dict[str, Any]) -> dict[str, Any]:
     """A client's JSON object must come back exactly as sent: no NaN/Infinity (not
     JSON), no lone surrogates (not storable as UTF-8), and a nesting depth the
-    serialiser handles (a deeper object was stored, then failed every read)."""
-    if _too_deep(value, MAX_JSON_DEPTH):
+    serialiser handles (a deeper object was stored, then failed every read).
+
+    Checked in one walk rather than by serialising the object (which the service
+    does once more to store it: that was a quarter of a batch's event-loop time);
+    anything unusual (a non-string key, a tuple) is left to the serialiser's
+    verdict, as before."""
+    deep, nan, bad_text, unusual = _scan(value, MAX_JSON_DEPTH)
+    if deep:
         raise ValueError(f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    if unusual:
+        return _serialisable_object(value)
+    if nan:  # the serialiser reported NaN before surrogates; so does this
+        raise ValueError("must not hold NaN or Infinity")
+    if bad_text:
+        raise ValueError("must hold valid Unicode text (no lone surrogates)")
+    return value
+
+
+def _serialisable_object(value: dict[str, Any]) -> dict[str, Any]:
     try:
         json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
     except UnicodeEncodeError:

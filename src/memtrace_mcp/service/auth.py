@@ -2,8 +2,10 @@
 
 Keys are ``mtk_`` + 32 random bytes (URL-safe base64). Only SHA-256 of a key is
 stored: with 256 bits of entropy a fast hash is as safe as a slow one, and it keeps
-the request path free of password hashing. Every request looks its key up again, so
-a revocation (from any process) takes effect on the very next request.
+the request path free of password hashing. Every request checks its key with the
+metadata store, which may answer from a cache only as long as no key was revoked
+since (the SQLite store's key stamp), so a revocation from any process takes effect
+on the very next request.
 """
 
 from __future__ import annotations

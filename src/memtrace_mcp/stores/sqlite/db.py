@@ -35,6 +35,7 @@ import anyio
 import anyio.to_thread
 
 from ...errors import MemtraceError, UnavailableError
+from .keystamp import KeyStamp
 from .schema import migrate
 
 T = TypeVar("T")
@@ -42,11 +43,14 @@ log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_MS = 5_000
 _LOCK_DEADLINE_S = 60.0
+_WAL_LIMIT_BYTES = 64 * 1024 * 1024
 # Deferred work (idle tasks) waits for a quiet moment after a write: running it the
 # moment the queue empties cost every lone write a second transaction right behind
-# it (an MCP client storing one memory at a time paid for both); deferred a little,
-# one run covers many writes. Under a steady stream of writes it still gets a turn
-# every ``_IDLE_TURN_S``, so it is never starved.
+# it (an MCP client storing one memory at a time paid for both), and a chunk started
+# in the millisecond between group commits made the next writers wait for it.
+# Deferred a little, one run covers many writes. Under a steady stream of writes it
+# still gets a turn ``_IDLE_TURN_S`` after the first write since its last one, so
+# the index keeps pace.
 _IDLE_AFTER_S = 0.05
 _IDLE_TURN_S = 0.05
 
@@ -117,14 +121,16 @@ class Database:
         self._inline: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(8)
         self._idle_tasks: list[Callable[[sqlite3.Connection], bool]] = []
+        self.keystamp = KeyStamp(path)
+        self._relaxed = False  # the writer connection is in synchronous=NORMAL
 
     def add_idle_task(self, task: Callable[[sqlite3.Connection], bool]) -> None:
-        """Run ``task`` in its own transaction whenever no write is waiting, and at
-        least every ``_IDLE_TURN_S`` under a steady stream of writes, so deferred work
-        never starves; it does a bounded piece of work and returns whether more is
-        pending. Its commits do not wait for fsync: the work must be redoable from
-        what it leaves in the database (a crash may undo the last pieces, never
-        half of one), as the search index's watermark is. Register before ``open``."""
+        """Run ``task`` in its own transaction whenever writes pause, and at least
+        every ``_IDLE_TURN_S`` under a steady stream of writes, so deferred work never
+        starves; it does a bounded piece of work and returns whether more is pending.
+        Its commits do not wait for fsync: the work must be redoable from what it
+        leaves in the database (a crash may undo the last pieces, never half of one),
+        as the search index's watermark is. Register before ``open``."""
         self._idle_tasks.append(task)
 
     # --- lifecycle --------------------------------------------------------------
@@ -134,8 +140,12 @@ class Database:
 
     def _open_sync(self) -> None:
         _create_private_file(self.path)
+        self.keystamp.open()
         conn = _connect(self.path, readonly=False)
         conn.execute("PRAGMA journal_mode = WAL")
+        # A checkpoint rewinds the WAL but never shrinks the file: after a burst of
+        # writes it stayed hundreds of MB. This truncates it back after each reset.
+        conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
         self._begin(conn)
         try:
             migrate(conn)
@@ -164,6 +174,7 @@ class Database:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+        self.keystamp.close()
 
     # --- writes -----------------------------------------------------------------
 
@@ -224,29 +235,39 @@ class Database:
         stop.done.set()
 
     def _run_idle(self, conn: sqlite3.Connection) -> bool:
+        # Deferred work is derived data that a crash may lose and redo (the trigram
+        # index and its watermark commit together), so its commits skip the fsync:
+        # in WAL mode the next FULL commit syncs these frames too, in order. An fsync
+        # per chunk used to take as long as the group commits it sat between.
+        # The mode is switched only when it changes (each statement on this thread
+        # hands the GIL over): runs of idle chunks stay in NORMAL, and the next
+        # group commit puts FULL back first (_commit_group).
+        if not self._relaxed:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._relaxed = True
+        return self._run_idle_tasks(conn)
+
+    def _run_idle_tasks(self, conn: sqlite3.Connection) -> bool:
         pending = False
-        # WAL frames are written in order, so the next durable commit makes these
-        # durable too; until then a crash can only undo redoable work.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            for task in self._idle_tasks:
-                try:
-                    self._begin(conn)
-                    pending = task(conn) or pending
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    # Deferred work is retried on the next idle turn; a write must never
-                    # wait on it, so a failure here is logged, not raised.
-                    log.warning("deferred store work failed: %s", exc)
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    return False
-        finally:
-            conn.execute("PRAGMA synchronous = FULL")
+        for task in self._idle_tasks:
+            try:
+                self._begin(conn)
+                pending = task(conn) or pending
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                # Deferred work is retried on the next idle turn; a write must never
+                # wait on it, so a failure here is logged, not raised.
+                log.warning("deferred store work failed: %s", exc)
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return False
         return pending
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
         try:
+            if self._relaxed:  # a write is acknowledged only once it is on disk
+                conn.execute("PRAGMA synchronous = FULL")
+                self._relaxed = False
             self._begin(conn)
             for job in group:
                 conn.execute("SAVEPOINT job")
@@ -264,8 +285,13 @@ class Database:
             failure = UnavailableError("the embedded store could not commit this write")
             for job in group:
                 job.result, job.error = None, failure
+        # One wake-up per event loop, not per job: each call_soon_threadsafe writes
+        # to the loop's self-pipe, and each system call here hands the GIL over.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in group:
-            job.loop.call_soon_threadsafe(_settle, job)
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, jobs)
 
     @staticmethod
     def _begin(conn: sqlite3.Connection) -> None:
@@ -308,6 +334,11 @@ class Database:
                 return fn(conn)
             finally:
                 conn.execute("COMMIT")
+
+
+def _settle_all(jobs: list[_Job]) -> None:
+    for job in jobs:
+        _settle(job)
 
 
 def _settle(job: _Job) -> None:

@@ -214,25 +214,21 @@ class SqliteMemoryStore:
     async def insert_memories(
         self, records: Sequence[NewMemory], *, dedup_since_us: int | None
     ) -> list[Memory | Duplicate]:
-        def job(conn: sqlite3.Connection) -> list[Memory | Duplicate]:
-            outcomes: list[Memory | Duplicate] = []
-            seen: dict[tuple[str, str], str] = {}
+        def job(conn: sqlite3.Connection) -> list[NewMemory | Duplicate]:
+            outcomes: list[NewMemory | Duplicate] = []
+            # (org, key) → the memory holding it: stored ones first, then this batch's.
+            held: dict[tuple[str, str], str] = (
+                {} if dedup_since_us is None else _held_keys(conn, records, dedup_since_us)
+            )
             rows: list[tuple[Any, ...]] = []
             tag_rows: list[tuple[str, str, str]] = []
             for rec in records:
                 if dedup_since_us is not None:
-                    held = seen.get((rec.org_id, rec.dedup_key))
-                    if held is None:
-                        hit = conn.execute(
-                            "SELECT memory_id FROM memories WHERE org_id = ? AND dedup_key = ?"
-                            " AND time_us >= ? ORDER BY time_us DESC LIMIT 1",
-                            (rec.org_id, rec.dedup_key, dedup_since_us),
-                        ).fetchone()
-                        held = hit[0] if hit else None
-                    if held is not None:
-                        outcomes.append(Duplicate(memory_id=held, dedup_key=rec.dedup_key))
+                    holder = held.get((rec.org_id, rec.dedup_key))
+                    if holder is not None:
+                        outcomes.append(Duplicate(memory_id=holder, dedup_key=rec.dedup_key))
                         continue
-                    seen[(rec.org_id, rec.dedup_key)] = rec.memory_id
+                    held[(rec.org_id, rec.dedup_key)] = rec.memory_id
                 rows.append(
                     (
                         rec.memory_id,
@@ -244,14 +240,14 @@ class SqliteMemoryStore:
                         rec.event_type,
                         rec.content,
                         rec.metadata_json,
-                        json.dumps(list(rec.tags)),
+                        json.dumps(list(rec.tags)) if rec.tags else "[]",
                         rec.importance,
                         rec.dedup_key,
                         rec.parent_id,
                     )
                 )
                 tag_rows += [(rec.org_id, tag, rec.memory_id) for tag in dict.fromkeys(rec.tags)]
-                outcomes.append(_from_record(rec))
+                outcomes.append(rec)
             conn.executemany(
                 "INSERT INTO memories(memory_id, org_id, time_us, agent_id, session_id,"
                 " memory_type, event_type, content, metadata, tags, importance, dedup_key,"
@@ -265,7 +261,11 @@ class SqliteMemoryStore:
                 )
             return outcomes
 
-        return await self._db.write(job)
+        # The stored memories are built here, on the caller's thread, not in the
+        # job: the writer thread holds the write lock and, more often than not on a
+        # two-core machine, the GIL the event loop is waiting for.
+        outcomes = await self._db.write(job)
+        return [o if isinstance(o, Duplicate) else _from_record(o) for o in outcomes]
 
     async def get_memory(self, org_id: str, memory_id: str) -> Memory | None:
         row = self._db.read_now(
@@ -415,3 +415,33 @@ def _walk_for_needle(
 def _walk_budget(query: MemoryQuery) -> int:
     """Most rows ``_walk_for_needle`` reads before leaving the needle to the index."""
     return _WALK_ROWS_PER_HIT * (query.offset + query.limit) + _WALK_ROWS_SPARE
+
+
+# Bound parameters per dedup lookup, well under SQLite's limit (32766 since 3.32).
+_KEYS_PER_LOOKUP = 500
+
+
+def _held_keys(
+    conn: sqlite3.Connection, records: Sequence[NewMemory], since_us: int
+) -> dict[tuple[str, str], str]:
+    """The newest memory at or after ``since_us`` holding each of the records' dedup
+    keys: one indexed IN query per few hundred keys, not one query per record."""
+    wanted: dict[str, dict[str, None]] = {}
+    for rec in records:
+        wanted.setdefault(rec.org_id, {})[rec.dedup_key] = None
+    held: dict[tuple[str, str], str] = {}
+    for org_id, keys in wanted.items():
+        key_list = list(keys)
+        for start in range(0, len(key_list), _KEYS_PER_LOOKUP):
+            chunk = key_list[start : start + _KEYS_PER_LOOKUP]
+            newest: dict[str, tuple[int, str]] = {}
+            for key, memory_id, time_us in conn.execute(
+                "SELECT dedup_key, memory_id, time_us FROM memories WHERE org_id = ?"
+                f" AND dedup_key IN ({','.join('?' * len(chunk))}) AND time_us >= ?",
+                (org_id, *chunk, since_us),
+            ):
+                if key not in newest or time_us > newest[key][0]:
+                    newest[key] = (time_us, memory_id)
+            for key, (_, memory_id) in newest.items():
+                held[(org_id, key)] = memory_id
+    return held

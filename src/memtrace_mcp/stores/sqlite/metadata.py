@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 import sqlite3
+import time
+from datetime import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,10 +90,18 @@ _TOUCH_EVERY_US = 1_000_000
 _TOUCHED_MAX = 100_000  # forget the throttle state rather than grow without bound
 
 
+# Authenticated keys are cached per process, checked against the database's key
+# stamp (keystamp.py) on every request. The TTL only bounds the one case a stamp
+# cannot cover: a revoking process killed between its commit and its second bump.
+_KEY_TTL_S = 30.0
+_KEYS_MAX = 10_000
+
+
 class SqliteMetadataStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._touched: dict[tuple[str, str], int] = {}
+        self._keys: dict[str, tuple[bytes, float, Principal]] = {}
 
     # --- orgs -------------------------------------------------------------------
 
@@ -163,6 +172,14 @@ class SqliteMetadataStore:
         return await self._db.write(job)
 
     async def principal_for_hash(self, key_hash: str) -> Principal | None:
+        # The stamp is read before the lookup: a revocation committed after this
+        # read bumps the stamp again, so the entry cached below is dropped.
+        stamp = self._db.keystamp.read()
+        cached = self._keys.get(key_hash)
+        if cached is not None and stamp is not None:
+            seen, expires, principal = cached
+            if seen == stamp and time.monotonic() < expires:
+                return principal
         row = self._db.read_now(
             lambda c: c.execute(
                 "SELECT id, org_id, scopes FROM api_keys WHERE key_hash = ? AND revoked_us IS NULL",
@@ -170,8 +187,14 @@ class SqliteMetadataStore:
             ).fetchone()
         )
         if row is None:
-            return None
-        return Principal(org_id=row[1], scopes=frozenset(row[2].split(",")), key_id=row[0])
+            self._keys.pop(key_hash, None)
+            return None  # unknown keys are not cached: a key created later must work
+        principal = Principal(org_id=row[1], scopes=frozenset(row[2].split(",")), key_id=row[0])
+        if stamp is not None:
+            if len(self._keys) >= _KEYS_MAX:
+                self._keys.clear()
+            self._keys[key_hash] = (stamp, time.monotonic() + _KEY_TTL_S, principal)
+        return principal
 
     async def list_keys(self, org_id: str | None) -> list[ApiKeyInfo]:
         sql = f"SELECT {_KEY_COLS} FROM api_keys"
@@ -183,15 +206,23 @@ class SqliteMetadataStore:
         return [_key(r) for r in rows]
 
     async def revoke_key(self, org_id: str | None, key_id: str, now_us: int) -> bool:
+        stamp = self._db.keystamp
+
         def job(conn: sqlite3.Connection) -> bool:
             sql = "UPDATE api_keys SET revoked_us = ? WHERE id = ? AND revoked_us IS NULL"
             params: tuple[Any, ...] = (now_us, key_id)
             if org_id is not None:
                 sql += " AND org_id = ?"
                 params += (org_id,)
+            # Bumped before the change too, so that only an entry cached in the
+            # moment between this bump and the commit depends on the bump below
+            # (and, should this process die in between, on _KEY_TTL_S).
+            stamp.bump()
             return conn.execute(sql, params).rowcount > 0
 
-        return await self._db.write(job)
+        revoked = await self._db.write(job)
+        stamp.bump()  # committed: every process drops its cached keys
+        return revoked
 
     # --- agents -----------------------------------------------------------------
 

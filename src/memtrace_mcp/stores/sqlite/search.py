@@ -31,8 +31,11 @@ TRIGRAM = 3
 # practice, and each extra term is another posting list to intersect.
 _MAX_TERMS = 12
 _MIN_SWITCH = 1_000
-_INDEX_CHUNK_ROWS = 256
-_INDEX_CHUNK_BYTES = 256 * 1024
+# A chunk holds the writer: small enough that a write arriving meanwhile waits a
+# few milliseconds at most, large enough (one chunk per 50 ms under constant writes,
+# see db.py) to index faster than single creates arrive.
+_INDEX_CHUNK_ROWS = 128
+_INDEX_CHUNK_BYTES = 128 * 1024
 
 CANDIDATES = (
     "SELECT rowid AS rid FROM memories_fts WHERE memories_fts MATCH ?"
