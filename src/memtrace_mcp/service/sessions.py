@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from .. import ids
@@ -132,7 +131,7 @@ class SessionService:
         ]
         if not query.memory_types or "decision" in query.memory_types:
             tiers.append(query.model_copy(update={"memory_types": ("decision",), "limit": k}))
-        found = await asyncio.gather(*(self._memories.query_memories(t) for t in tiers))
+        found = await self._memories.query_many(tiers)
         unique = {m.memory_id: m for batch in found for m in batch}
         return sorted(unique.values(), key=lambda m: m.memory_id, reverse=True)
 

@@ -131,6 +131,10 @@ class ArcMemoryStore:
         rows = merge(view.rows, arc or [], desc=query.order == "desc", hidden=view.tombstones)
         return [r.memory for r in rows[query.offset : need]]
 
+    async def query_many(self, queries: Sequence[MemoryQuery]) -> list[list[Memory]]:
+        # Separate Arc queries, in flight together.
+        return list(await asyncio.gather(*(self.query_memories(q) for q in queries)))
+
     async def count_memories(self, query: MemoryQuery) -> int:
         view = await self._journal.view(query, count=True)
         in_arc = await self._link.read(lambda: self._reader.count(query, view))

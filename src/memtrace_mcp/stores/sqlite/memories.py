@@ -300,21 +300,19 @@ class SqliteMemoryStore:
             walk = False  # the needle is rare: the index answers, in a worker thread
 
         def read(conn: sqlite3.Connection) -> list[Memory]:
-            if walk:
-                walked = _walk_for_needle(conn, query, direction)
-                if walked is not None:
-                    return [_memory(r) for r in walked]
-            if drive_by_hits(conn, query.content_contains, query.limit + query.offset):
-                rows = _page_from_candidates(conn, query, direction)
-            else:
-                source, where, params = build_filter(query)
-                order_col = "t.memory_id" if query.tags else "m.memory_id"
-                sql = (
-                    f"SELECT {_COLS} FROM {source} WHERE {where}"
-                    f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
+            return [_memory(r) for r in _query_rows(conn, query, walk=walk)]
+
+        return await self._db.read(read)
+
+    async def query_many(self, queries: Sequence[MemoryQuery]) -> list[list[Memory]]:
+        def read(conn: sqlite3.Connection) -> list[list[Memory]]:
+            built: dict[str, Memory] = {}  # a memory several queries find is built once
+            return [
+                [built.get(r[0]) or built.setdefault(r[0], _memory(r)) for r in rows]
+                for rows in (
+                    _query_rows(conn, q, walk=q.content_contains is not None) for q in queries
                 )
-                rows = conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
-            return [_memory(r) for r in rows]
+            ]
 
         return await self._db.read(read)
 
@@ -372,6 +370,25 @@ class SqliteMemoryStore:
     async def status(self) -> StoreStatus:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
         return StoreStatus(store="embedded", ready=True)
+
+
+def _query_rows(conn: sqlite3.Connection, query: MemoryQuery, *, walk: bool) -> list[tuple[Any, ...]]:
+    """The ``_COLS`` rows answering ``query``: a short walk for a needle first (unless
+    ``walk`` is False: it was tried already), then the needle's plan or the filters."""
+    direction = "DESC" if query.order == "desc" else "ASC"
+    if walk:
+        walked = _walk_for_needle(conn, query, direction)
+        if walked is not None:
+            return walked
+    if drive_by_hits(conn, query.content_contains, query.limit + query.offset):
+        return _page_from_candidates(conn, query, direction)
+    source, where, params = build_filter(query)
+    order_col = "t.memory_id" if query.tags else "m.memory_id"
+    sql = (
+        f"SELECT {_COLS} FROM {source} WHERE {where}"
+        f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
+    )
+    return conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
 
 
 def _walk_for_needle(
