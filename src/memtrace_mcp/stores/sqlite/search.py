@@ -13,7 +13,8 @@ thread indexes in small chunks (``index_pending``) and ``fts_state.watermark`` s
 how far it got. A search reads the index up to the watermark plus every row of the
 unindexed tail, so a memory is searchable the moment it is acknowledged.
 
-Two plans, chosen per query by counting candidates (``drive_by_hits``):
+When the short walk of the newest rows (memories.py) has not filled the page, two
+plans remain, chosen per query by counting candidates (``drive_by_hits``):
 - a rare needle drives the query from its candidates, then sorts the few that pass;
 - a common one walks the time-ordered index newest first and checks each row until
   the page is full, which for a needle in every hundredth row is a few thousand rows.
