@@ -25,7 +25,15 @@ from ...models import Memory, MemoryQuery, MemoryStats
 from ...timeexpr import from_us
 from ..base import Duplicate, NewMemory, StoreStatus
 from .db import Database
-from .search import CANDIDATES, CONTAINS, drive_by_hits, fold, fts_terms, index_pending
+from .search import (
+    CANDIDATES,
+    CONTAINS,
+    drive_by_hits,
+    fold,
+    fts_terms,
+    index_pending,
+    indexable,
+)
 
 _COLS = (
     "m.memory_id, m.org_id, m.time_us, m.agent_id, m.session_id, m.memory_type, m.event_type,"
@@ -318,7 +326,9 @@ class SqliteMemoryStore:
 
     async def count_memories(self, query: MemoryQuery) -> int:
         def read(conn: sqlite3.Connection) -> int:
-            hits_first = drive_by_hits(conn, query.content_contains, 1 << 62)
+            # Counting needs every match: the index's candidates always drive it,
+            # with no probe of how many there are first.
+            hits_first = indexable(query.content_contains)
             source, where, params = build_filter(query, hits_first=hits_first)
             return int(conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0])
 
@@ -372,7 +382,9 @@ class SqliteMemoryStore:
         return StoreStatus(store="embedded", ready=True)
 
 
-def _query_rows(conn: sqlite3.Connection, query: MemoryQuery, *, walk: bool) -> list[tuple[Any, ...]]:
+def _query_rows(
+    conn: sqlite3.Connection, query: MemoryQuery, *, walk: bool
+) -> list[tuple[Any, ...]]:
     """The ``_COLS`` rows answering ``query``: a short walk for a needle first (unless
     ``walk`` is False: it was tried already), then the needle's plan or the filters."""
     direction = "DESC" if query.order == "desc" else "ASC"
@@ -382,13 +394,15 @@ def _query_rows(conn: sqlite3.Connection, query: MemoryQuery, *, walk: bool) -> 
             return walked
     if drive_by_hits(conn, query.content_contains, query.limit + query.offset):
         return _page_from_candidates(conn, query, direction)
+    sql, params = _ordered(query, direction)
+    return conn.execute(f"{sql} LIMIT ? OFFSET ?", [*params, query.limit, query.offset]).fetchall()
+
+
+def _ordered(query: MemoryQuery, direction: str) -> tuple[str, list[Any]]:
+    """``SELECT _COLS`` of the rows ``query`` filters, in order, without a limit."""
     source, where, params = build_filter(query)
     order_col = "t.memory_id" if query.tags else "m.memory_id"
-    sql = (
-        f"SELECT {_COLS} FROM {source} WHERE {where}"
-        f" ORDER BY {order_col} {direction} LIMIT ? OFFSET ?"
-    )
-    return conn.execute(sql, [*params, query.limit, query.offset]).fetchall()
+    return f"SELECT {_COLS} FROM {source} WHERE {where} ORDER BY {order_col} {direction}", params
 
 
 def _walk_for_needle(
@@ -407,13 +421,8 @@ def _walk_for_needle(
     needle = fold(query.content_contains)
     wanted = query.offset + query.limit
     budget = _walk_budget(query)
-    unfiltered = query.model_copy(update={"content_contains": None})
-    source, where, params = build_filter(unfiltered)
-    order_col = "t.memory_id" if query.tags else "m.memory_id"
-    cursor = conn.execute(
-        f"SELECT {_COLS} FROM {source} WHERE {where} ORDER BY {order_col} {direction} LIMIT ?",
-        [*params, budget],
-    )
+    sql, params = _ordered(query.model_copy(update={"content_contains": None}), direction)
+    cursor = conn.execute(f"{sql} LIMIT ?", [*params, budget])
     try:
         found: list[tuple[Any, ...]] = []
         walked = 0

@@ -62,10 +62,15 @@ def fts_terms(needle: str) -> str:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
+def indexable(needle: str | None) -> bool:
+    """Whether the index can narrow a search for ``needle`` (a trigram or longer)."""
+    return needle is not None and len(needle) >= TRIGRAM
+
+
 def drive_by_hits(conn: sqlite3.Connection, needle: str | None, wanted: int) -> bool:
     """Whether ``needle`` is rare enough that its candidates should drive a query
     that needs ``wanted`` rows (limit + offset)."""
-    if needle is None or len(needle) < TRIGRAM:
+    if not indexable(needle):
         return False
     (rows,) = conn.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()
     switch = max(_MIN_SWITCH, isqrt(max(wanted, 1) * rows))
