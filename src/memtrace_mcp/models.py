@@ -61,13 +61,13 @@ def _plain_text(value: str) -> str:
 def _scan(value: object, limit: int) -> tuple[bool, bool, bool, bool]:
     """One walk over a JSON value: (nested too deep, holds NaN or Infinity, holds
     text that is not valid Unicode, holds something other than JSON's types)."""
-    deep = nan = bad_text = unusual = False
+    nan = bad_text = unusual = False
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > limit:
+            return True, nan, bad_text, unusual  # too deep: the rest does not matter
         if isinstance(item, dict):
-            if depth > limit:
-                return True, nan, bad_text, unusual
             for key, child in item.items():
                 if type(key) is not str:
                     unusual = True
@@ -75,8 +75,6 @@ def _scan(value: object, limit: int) -> tuple[bool, bool, bool, bool]:
                     bad_text = bad_text or not _encodable(key)
                 stack.append((child, depth + 1))
         elif isinstance(item, list):
-            if depth > limit:
-                return True, nan, bad_text, unusual
             stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, str):
             if not item.isascii():
@@ -85,7 +83,7 @@ def _scan(value: object, limit: int) -> tuple[bool, bool, bool, bool]:
             nan = nan or not math.isfinite(item)
         elif not isinstance(item, (int, type(None))):  # bool is an int
             unusual = True
-    return deep, nan, bad_text, unusual
+    return False, nan, bad_text, unusual
 
 
 def _encodable(text: str) -> bool:
