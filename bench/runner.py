@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,34 +145,42 @@ def _arc_target(work: Path) -> Iterator[tuple[str, str, str]]:
         )
 
 
+def _drain(left: Callable[[], int], label: str, what: str, every_s: float) -> float:
+    """Poll ``left()`` every ``every_s`` until it is 0, with a progress bar and a
+    deadline; return the seconds it took."""
+    started = time.monotonic()
+    first = left()
+    with Progress(label, max(first, 1), "memories") as bar:
+        while (n := left()) > 0:
+            if time.monotonic() - started > BACKLOG_DEADLINE_S:
+                raise TimeoutError(f"{what} still {n} after {BACKLOG_DEADLINE_S:.0f}s")
+            bar.set(max(first - n, 0))
+            time.sleep(every_s)
+    return time.monotonic() - started
+
+
 def _wait_backlog(url: str, label: str) -> None:
     with httpx.Client(timeout=30) as http:
-        first = int(http.get(f"{url}/ready").json().get("backlog", 0))
-        deadline = time.monotonic() + BACKLOG_DEADLINE_S
-        with Progress(label, max(first, 1), "memories") as bar:
-            while (left := int(http.get(f"{url}/ready").json().get("backlog", 0))) > 0:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Arc backlog still {left} after {BACKLOG_DEADLINE_S:.0f}s")
-                bar.set(max(first - left, 0))
-                time.sleep(0.1)
+        _drain(
+            lambda: int(http.get(f"{url}/ready").json().get("backlog", 0)),
+            label,
+            "Arc backlog",
+            0.1,
+        )
 
 
 def _wait_retired(data_dir: Path, label: str) -> float:
     """Wait until the server has handed every row to Arc and dropped it from its
     journal (after Arc's cache horizon), so reads measure Arc and not the local
     journal; return the seconds waited. Reads the data dir read-only."""
-    started = time.monotonic()
-    deadline = started + BACKLOG_DEADLINE_S
     uri = f"file:{Settings(data_dir=data_dir).db_path}?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
-        first = int(conn.execute("SELECT count(*) FROM arc_journal").fetchone()[0])
-        with Progress(label, max(first, 1), "memories") as bar:
-            while (left := int(conn.execute("SELECT count(*) FROM arc_journal").fetchone()[0])) > 0:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Arc journal still holds {left} rows")
-                bar.set(max(first - left, 0))
-                time.sleep(1.0)
-    return time.monotonic() - started
+        return _drain(
+            lambda: int(conn.execute("SELECT count(*) FROM arc_journal").fetchone()[0]),
+            label,
+            "Arc journal rows",
+            1.0,
+        )
 
 
 def run_arc(ctx: Ctx, groups: list[str]) -> tuple[dict[str, Any], list[Result]]:
