@@ -14,6 +14,7 @@ from .config import Settings
 from .transports.mcp.http import mcp_http
 from .transports.rest.app import create_rest_app
 from .transports.rest.limits import BodyLimit
+from .transports.rest.memories import CreateFastPath
 from .wiring import build_runtime
 
 
@@ -41,4 +42,4 @@ def create_app(
     rest = create_rest_app(runtime.services, store_kind=store_kind, lifespan=lifespan)
     # After the REST routes, on exact paths: /mcp, /sse, /messages/.
     rest.router.routes.extend(mcp.routes)
-    return BodyLimit(rest, settings.max_body_bytes)
+    return BodyLimit(CreateFastPath(rest, runtime.services), settings.max_body_bytes)

@@ -5,7 +5,8 @@ The writer thread takes every job queued at that moment (up to ``group_max``), r
 each under its own savepoint (so one failing job does not undo the others), commits
 once with ``synchronous=FULL`` and only then resolves the callers' futures. A caller
 that got its answer is therefore durable, and a burst of N writers costs one fsync,
-not N.
+not N. Jobs of a kind that merges (``write_merged``, e.g. inserting memories) run
+as one call per group, under one savepoint.
 
 Several processes may share the file (Claude Desktop and Claude Code each run a
 stdio server): every write transaction is ``BEGIN IMMEDIATE``, so check-then-insert
@@ -39,6 +40,7 @@ from .keystamp import KeyStamp
 from .schema import migrate
 
 T = TypeVar("T")
+A = TypeVar("A")
 log = logging.getLogger(__name__)
 
 _BUSY_TIMEOUT_MS = 5_000
@@ -57,11 +59,14 @@ _IDLE_TURN_S = 0.05
 
 @dataclass(slots=True)
 class _Job:
-    fn: Callable[[sqlite3.Connection], Any]
+    fn: Callable[[sqlite3.Connection], Any] | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     result: Any = None
     error: BaseException | None = None
+    # A job of a kind that merges (write_merged): many(conn, [arg, ...]).
+    many: Callable[[sqlite3.Connection, list[Any]], list[Any]] | None = None
+    arg: Any = None
 
 
 @dataclass(slots=True)
@@ -83,7 +88,13 @@ def map_sqlite_errors() -> Iterator[None]:
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000
+        path,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=_BUSY_TIMEOUT_MS / 1000,
+        # Room for the writer's multi-row INSERTs of each size (memories.py) besides
+        # every query shape.
+        cached_statements=256,
     )
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA synchronous = FULL")
@@ -180,13 +191,31 @@ class Database:
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a committed transaction; return once it is durable."""
+        return await self._submit(fn)  # type: ignore[no-any-return]
+
+    async def write_merged(self, many: Callable[[sqlite3.Connection, list[A]], list[T]], arg: A) -> T:
+        """Like ``write(lambda conn: many(conn, [arg])[0])``, but the calls of one
+        ``many`` that meet in a group commit run as one ``many(conn, [arg, ...])``,
+        which returns one result per argument, in order. Merged, a burst of small
+        writes (one memory per request) costs a few statements instead of a few per
+        request: every statement hands the GIL to the event loop and waits to get
+        it back. If the merged call raises, each call runs alone, so an error
+        reaches only the call that caused it."""
+        return await self._submit(None, many, arg)  # type: ignore[no-any-return]
+
+    async def _submit(
+        self,
+        fn: Callable[[sqlite3.Connection], Any] | None,
+        many: Callable[[sqlite3.Connection, list[Any]], list[Any]] | None = None,
+        arg: Any = None,
+    ) -> Any:
         if self._writer is None:
             raise UnavailableError("the embedded store is not open")
         loop = asyncio.get_running_loop()
-        job = _Job(fn, loop, loop.create_future())
+        job = _Job(fn, loop, loop.create_future(), many=many, arg=arg)
         self._queue.put(job)
         with map_sqlite_errors():
-            return await job.future  # type: ignore[no-any-return]
+            return await job.future
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         stop: _Stop | None = None
@@ -269,14 +298,27 @@ class Database:
                 conn.execute("PRAGMA synchronous = FULL")
                 self._relaxed = False
             self._begin(conn)
-            for job in group:
-                conn.execute("SAVEPOINT job")
-                try:
-                    job.result = job.fn(conn)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                    conn.execute("ROLLBACK TO job")
-                    job.error = exc
-                conn.execute("RELEASE job")
+            runs = _runs(group)
+            if len(runs) == 1:
+                # The usual group (one job, or one merged run): no savepoint, since
+                # undoing it is undoing the transaction. Each statement hands the
+                # GIL over, and getting it back from a busy event loop is what a
+                # small write waits for most.
+                (run,) = runs
+                error = self._run_together(conn, run, savepoint=False)
+                if error is not None:
+                    conn.execute("ROLLBACK")
+                    self._begin(conn)
+                    if len(run) == 1:
+                        run[0].error = error
+                    else:
+                        for job in run:
+                            self._run_alone(conn, job)
+            else:
+                for run in runs:
+                    if len(run) == 1 or self._run_together(conn, run, savepoint=True):
+                        for job in run:
+                            self._run_alone(conn, job)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("sqlite commit failed: %s", exc)
@@ -292,6 +334,48 @@ class Database:
             by_loop.setdefault(job.loop, []).append(job)
         for loop, jobs in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, jobs)
+
+    @staticmethod
+    def _run_alone(conn: sqlite3.Connection, job: _Job) -> None:
+        conn.execute("SAVEPOINT job")
+        try:
+            if job.many is not None:
+                (job.result,) = job.many(conn, [job.arg])
+            else:
+                assert job.fn is not None
+                job.result = job.fn(conn)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            conn.execute("ROLLBACK TO job")
+            job.error = exc
+        conn.execute("RELEASE job")
+
+    @staticmethod
+    def _run_together(
+        conn: sqlite3.Connection, run: list[_Job], *, savepoint: bool
+    ) -> BaseException | None:
+        """Run one job, or a run of merging jobs as one call. What it raised, if it
+        did (with the savepoint, undone): the caller undoes it and runs each alone."""
+        if savepoint:
+            conn.execute("SAVEPOINT together")
+        try:
+            head = run[0]
+            if head.many is None:
+                assert head.fn is not None and len(run) == 1
+                results = [head.fn(conn)]
+            else:
+                results = head.many(conn, [job.arg for job in run])
+            if len(results) != len(run):
+                raise RuntimeError("a merged write returned the wrong number of results")
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            if savepoint:
+                conn.execute("ROLLBACK TO together")
+                conn.execute("RELEASE together")
+            return exc
+        if savepoint:
+            conn.execute("RELEASE together")
+        for job, result in zip(run, results, strict=True):
+            job.result = result
+        return None
 
     @staticmethod
     def _begin(conn: sqlite3.Connection) -> None:
@@ -334,6 +418,18 @@ class Database:
                 return fn(conn)
             finally:
                 conn.execute("COMMIT")
+
+
+def _runs(group: list[_Job]) -> list[list[_Job]]:
+    """The group cut into runs: each job alone, except consecutive jobs of one
+    merging kind, which make one run."""
+    runs: list[list[_Job]] = []
+    for job in group:
+        if runs and job.many is not None and runs[-1][0].many == job.many:
+            runs[-1].append(job)
+        else:
+            runs.append([job])
+    return runs
 
 
 def _settle_all(jobs: list[_Job]) -> None:

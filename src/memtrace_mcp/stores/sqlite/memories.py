@@ -15,6 +15,7 @@ All values are bound parameters; the SQL text is built from fixed fragments only
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -222,57 +223,10 @@ class SqliteMemoryStore:
     async def insert_memories(
         self, records: Sequence[NewMemory], *, dedup_since_us: int | None
     ) -> list[Memory | Duplicate]:
-        def job(conn: sqlite3.Connection) -> list[NewMemory | Duplicate]:
-            outcomes: list[NewMemory | Duplicate] = []
-            # (org, key) → the memory holding it: stored ones first, then this batch's.
-            held: dict[tuple[str, str], str] = (
-                {} if dedup_since_us is None else _held_keys(conn, records, dedup_since_us)
-            )
-            rows: list[tuple[Any, ...]] = []
-            tag_rows: list[tuple[str, str, str]] = []
-            for rec in records:
-                if dedup_since_us is not None:
-                    holder = held.get((rec.org_id, rec.dedup_key))
-                    if holder is not None:
-                        outcomes.append(Duplicate(memory_id=holder, dedup_key=rec.dedup_key))
-                        continue
-                    held[(rec.org_id, rec.dedup_key)] = rec.memory_id
-                rows.append(
-                    (
-                        rec.memory_id,
-                        rec.org_id,
-                        rec.time_us,
-                        rec.agent_id,
-                        rec.session_id,
-                        rec.memory_type,
-                        rec.event_type,
-                        rec.content,
-                        rec.metadata_json,
-                        json.dumps(list(rec.tags)) if rec.tags else "[]",
-                        rec.importance,
-                        rec.dedup_key,
-                        rec.parent_id,
-                    )
-                )
-                tag_rows += [(rec.org_id, tag, rec.memory_id) for tag in dict.fromkeys(rec.tags)]
-                outcomes.append(rec)
-            conn.executemany(
-                "INSERT INTO memories(memory_id, org_id, time_us, agent_id, session_id,"
-                " memory_type, event_type, content, metadata, tags, importance, dedup_key,"
-                " parent_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-            if tag_rows:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO memory_tags(org_id, tag, memory_id) VALUES (?,?,?)",
-                    tag_rows,
-                )
-            return outcomes
-
+        outcomes = await self._db.write_merged(_insert_calls, (records, dedup_since_us))
         # The stored memories are built here, on the caller's thread, not in the
         # job: the writer thread holds the write lock and, more often than not on a
         # two-core machine, the GIL the event loop is waiting for.
-        outcomes = await self._db.write(job)
         return [o if isinstance(o, Duplicate) else _from_record(o) for o in outcomes]
 
     async def get_memory(self, org_id: str, memory_id: str) -> Memory | None:
@@ -445,17 +399,84 @@ def _walk_budget(query: MemoryQuery) -> int:
 
 # Bound parameters per dedup lookup, well under SQLite's limit (32766 since 3.32).
 _KEYS_PER_LOOKUP = 500
+_INSERT_MEMORY = (
+    "INSERT INTO memories(memory_id, org_id, time_us, agent_id, session_id, memory_type,"
+    " event_type, content, metadata, tags, importance, dedup_key, parent_id) VALUES "
+)
+_INSERT_TAG = "INSERT OR IGNORE INTO memory_tags(org_id, tag, memory_id) VALUES "
+# Rows per INSERT statement: at most this many (fewer if SQLite was built with a
+# lower bound-parameter limit). Up to _EXACT_ROWS rows (a group commit of single
+# creates) take one statement of their exact size; more take power-of-two sizes, so
+# a bounded set of prepared statements serves every batch.
+_ROWS_PER_INSERT = 256
+_EXACT_ROWS = 32
+
+Insert = tuple[Sequence[NewMemory], int | None]  # (records, dedup window start)
+
+
+def _insert_calls(conn: sqlite3.Connection, calls: list[Insert]) -> list[list[NewMemory | Duplicate]]:
+    """Store the records of every call, in order, skipping each whose dedup key is
+    held at or after its call's window start, by a stored memory or by a record
+    stored before it here (so concurrent identical requests store exactly one)."""
+    everything = [rec for records, _ in calls for rec in records]
+    starts = [since for _, since in calls if since is not None]
+    held = _held_keys(conn, everything, min(starts)) if starts else {}
+    rows: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[str, str, str]] = []
+    results: list[list[NewMemory | Duplicate]] = []
+    for records, since in calls:
+        outcomes: list[NewMemory | Duplicate] = []
+        for rec in records:
+            holder = held.get((rec.org_id, rec.dedup_key))
+            if since is not None and holder is not None and holder[0] >= since:
+                outcomes.append(Duplicate(memory_id=holder[1], dedup_key=rec.dedup_key))
+                continue
+            held[(rec.org_id, rec.dedup_key)] = (rec.time_us, rec.memory_id)
+            rows.append(
+                (
+                    rec.memory_id, rec.org_id, rec.time_us, rec.agent_id, rec.session_id,
+                    rec.memory_type, rec.event_type, rec.content, rec.metadata_json,
+                    json.dumps(list(rec.tags)) if rec.tags else "[]", rec.importance,
+                    rec.dedup_key, rec.parent_id,
+                )
+            )  # fmt: skip
+            tag_rows += [(rec.org_id, tag, rec.memory_id) for tag in dict.fromkeys(rec.tags)]
+            outcomes.append(rec)
+        results.append(outcomes)
+    _insert_rows(conn, _INSERT_MEMORY, 13, rows)
+    _insert_rows(conn, _INSERT_TAG, 3, tag_rows)
+    return results
+
+
+def _insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` with multi-row INSERTs: one statement per run of rows, where
+    ``executemany`` steps once per row, handing the GIL over each time."""
+    most = min(_ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    start = 0
+    while start < len(rows):
+        left = len(rows) - start
+        size = min(most, left if left <= _EXACT_ROWS else 1 << (left.bit_length() - 1))
+        chunk = rows[start : start + size]
+        conn.execute(_values_sql(head, width, size), [v for row in chunk for v in row])
+        start += size
+
+
+@functools.cache
+def _values_sql(head: str, width: int, rows: int) -> str:
+    one = "(" + ",".join("?" * width) + ")"
+    return head + ",".join([one] * rows)
 
 
 def _held_keys(
     conn: sqlite3.Connection, records: Sequence[NewMemory], since_us: int
-) -> dict[tuple[str, str], str]:
-    """The newest memory at or after ``since_us`` holding each of the records' dedup
-    keys: one indexed IN query per few hundred keys, not one query per record."""
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(time, id) of the newest memory at or after ``since_us`` holding each of the
+    records' dedup keys: one indexed IN query per few hundred keys, not one query
+    per record."""
     wanted: dict[str, dict[str, None]] = {}
     for rec in records:
         wanted.setdefault(rec.org_id, {})[rec.dedup_key] = None
-    held: dict[tuple[str, str], str] = {}
+    held: dict[tuple[str, str], tuple[int, str]] = {}
     for org_id, keys in wanted.items():
         key_list = list(keys)
         for start in range(0, len(key_list), _KEYS_PER_LOOKUP):
@@ -468,6 +489,6 @@ def _held_keys(
             ):
                 if key not in newest or time_us > newest[key][0]:
                     newest[key] = (time_us, memory_id)
-            for key, (_, memory_id) in newest.items():
-                held[(org_id, key)] = memory_id
+            for key, found in newest.items():
+                held[(org_id, key)] = found
     return held

@@ -56,14 +56,23 @@ def status_of(exc: MemtraceError) -> int:
     return 500
 
 
-async def _memtrace_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, MemtraceError)
+def memtrace_error_response(exc: MemtraceError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if exc.field:
         extra["field"] = exc.field
     if isinstance(exc, DuplicateMemoryError):
         extra.update(memory_id=exc.memory_id, dedup_key=exc.dedup_key)
     return error_response(status_of(exc), exc.code, exc.message, **extra)
+
+
+def unexpected_error_response(exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "internal error; the server log has details")
+
+
+async def _memtrace_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MemtraceError)
+    return memtrace_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -107,8 +116,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "internal error; the server log has details")
+    return unexpected_error_response(exc)
 
 
 def install(app: FastAPI) -> None:
@@ -118,4 +126,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-__all__ = ["error_response", "install", "status_of"]
+__all__ = [
+    "error_response",
+    "install",
+    "memtrace_error_response",
+    "status_of",
+    "unexpected_error_response",
+]

@@ -26,7 +26,11 @@ BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
 async def read_json(request: Request, *, optional: bool = False) -> Any:
-    raw = await request.body()
+    return decode_json(await request.body(), optional=optional)
+
+
+def decode_json(raw: bytes, *, optional: bool = False) -> Any:
+    """A request body as JSON; 400 naming ``body`` when it is not."""
     if not raw.strip():
         if optional:
             return {}
