@@ -57,6 +57,7 @@ def _record(item: Item) -> NewMemory:
         importance=item.importance,
         dedup_key=dedup_key_for(item.agent_id, item.event_type, item.content),
         parent_id=None,
+        metadata=item.metadata,
     )
 
 

@@ -9,6 +9,7 @@ Errors print ``error: <message>`` to stderr and exit 1.
 from __future__ import annotations
 
 import argparse
+import gc
 import asyncio
 import json
 import logging
@@ -46,6 +47,18 @@ def _print_bootstrap_key(key: str) -> None:
     print(f"API Key: {key}", file=sys.stderr, flush=True)
 
 
+def _steady_gc() -> None:
+    """Make the cyclic garbage collector cheap for a long-running server. What was
+    imported and built at start-up lives as long as the process: frozen, the
+    collector stops walking it. Requests allocate tens of thousands of short-lived,
+    acyclic containers (a batch's parsed JSON, its models, its rows): a larger first
+    generation collects after every ~50k of them rather than every 700. Together:
+    about a tenth of the server's CPU per memory in a batch of creates. (No
+    collection first: it would add ~50 ms to a stdio start for a few kB.)"""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -54,6 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings, on_bootstrap_key=_print_bootstrap_key)
+    _steady_gc()
     uvicorn.run(
         app,
         host=settings.host,
@@ -94,6 +108,7 @@ def cmd_stdio(args: argparse.Namespace) -> int:
         async with _tool_services(settings) as services:
             await run_stdio(services, agent_id=settings.agent_id)
 
+    _steady_gc()
     asyncio.run(run())
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import struct
 import threading
 import time
 
@@ -19,29 +20,23 @@ _last_us = 0
 
 # Random bits for memory ids come from the OS (as ``secrets`` does) but a few
 # kilobytes per system call: one getrandom(2) per id cost as much as validating the
-# memory. A forked child must not reuse its parent's bytes (duplicate ids), so it
-# starts with an empty pool.
-_POOL_BYTES = 4096
-_pool = b""
-_pool_pos = 0
+# memory. The pool holds them ready as 62-bit numbers; ``list.pop`` hands each out
+# once, whatever thread asks. A forked child must not reuse its parent's numbers
+# (duplicate ids), so it starts with an empty pool.
+_POOL_NUMBERS = 512
+_pool: list[int] = []
 
 
-def _empty_pool() -> None:
-    global _pool, _pool_pos
-    _pool, _pool_pos = b"", 0
-
-
-os.register_at_fork(after_in_child=_empty_pool)
+os.register_at_fork(after_in_child=_pool.clear)
 
 
 def _rand62() -> int:
-    global _pool, _pool_pos
-    with _lock:
-        if _pool_pos + 8 > len(_pool):
-            _pool, _pool_pos = os.urandom(_POOL_BYTES), 0
-        chunk = _pool[_pool_pos : _pool_pos + 8]
-        _pool_pos += 8
-    return int.from_bytes(chunk, "big") >> 2
+    try:
+        return _pool.pop()
+    except IndexError:
+        fresh = struct.unpack(f">{_POOL_NUMBERS}Q", os.urandom(8 * _POOL_NUMBERS))
+        _pool.extend(number >> 2 for number in fresh)
+        return _pool.pop()
 
 SHORT_ID_LEN = 12  # the UUID's last group: 48 random bits
 
@@ -85,7 +80,10 @@ def memory_id_floor(time_us: int) -> str:
 
 
 def _uuid7(time_us: int, rand62: int) -> str:
+    # 48 bits of ms | version 7 | 12 bits of µs | variant 0b10 | 62 random bits,
+    # written group by group.
     ms, sub_us = divmod(time_us, 1000)
-    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | sub_us << 64 | 0b10 << 62 | rand62
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return (
+        f"{(ms >> 16) & 0xFFFF_FFFF:08x}-{ms & 0xFFFF:04x}-{0x7000 | sub_us:04x}"
+        f"-{0x8000 | rand62 >> 48:04x}-{rand62 & 0xFFFF_FFFF_FFFF:012x}"
+    )

@@ -54,6 +54,7 @@ def records(rng: random.Random, now: int, n: int, start: int) -> list[NewMemory]
                 event_type=rng.choice(["step", "error", "observe"]),
                 content=f"{rng.choice(WORDS)} {i} {rng.choice(WORDS)}",
                 metadata_json=json.dumps({"i": i}),
+                metadata={"i": i},
                 tags=tuple(rng.sample(TAGS, rng.randint(0, 3))),
                 importance=round(rng.random(), 2),
                 dedup_key=f"k{i}",

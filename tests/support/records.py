@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from memtrace_mcp import ids
 from memtrace_mcp.stores.base import NewMemory
 
@@ -24,4 +26,5 @@ def new_memory(content: str, *, org_id: str = "org_default", **fields: object) -
         "parent_id": None,
     }
     values.update(fields)
+    values.setdefault("metadata", json.loads(str(values["metadata_json"])))
     return NewMemory(**values)  # type: ignore[arg-type]

@@ -108,33 +108,41 @@ class MemoryService:
         return outcomes
 
     def _record(self, org_id: str, draft: MemoryDraft, *, field_prefix: str) -> NewMemory:
-        if len(draft.content.encode()) > self._limits.max_content_bytes:
+        content = draft.content
+        if len(content) * 4 > self._limits.max_content_bytes and (
+            len(content.encode()) > self._limits.max_content_bytes
+        ):  # a character is at most 4 bytes: most contents need no encoding to know
             raise InvalidInputError(
                 f"{field_prefix}content is larger than {self._limits.max_content_bytes} bytes",
                 field=f"{field_prefix}content",
             )
-        metadata_json = json.dumps(draft.metadata or {}, ensure_ascii=False, separators=(",", ":"))
-        if len(metadata_json.encode()) > self._limits.max_metadata_bytes:
+        metadata = draft.metadata or {}
+        metadata_json = (
+            json.dumps(metadata, ensure_ascii=False, separators=(",", ":")) if metadata else "{}"
+        )
+        if len(metadata_json) * 4 > self._limits.max_metadata_bytes and (
+            len(metadata_json.encode()) > self._limits.max_metadata_bytes
+        ):
             raise InvalidInputError(
                 f"{field_prefix}metadata is larger than {self._limits.max_metadata_bytes} bytes",
                 field=f"{field_prefix}metadata",
             )
         now = self._clock()
         return NewMemory(
-            memory_id=ids.memory_id(now),
-            time_us=now,
-            org_id=org_id,
-            agent_id=draft.agent_id,
-            session_id=draft.session_id,
-            memory_type=draft.memory_type,
-            event_type=draft.event_type,
-            content=draft.content,
-            metadata_json=metadata_json,
-            tags=tuple(draft.tags or ()),
-            importance=float(draft.importance),
-            dedup_key=draft.dedup_key
-            or dedup_key_for(draft.agent_id, draft.event_type, draft.content),
-            parent_id=draft.parent_id,
+            ids.memory_id(now),
+            now,
+            org_id,
+            draft.agent_id,
+            draft.session_id,
+            draft.memory_type,
+            draft.event_type,
+            content,
+            metadata_json,
+            tuple(draft.tags) if draft.tags else (),
+            float(draft.importance),
+            draft.dedup_key or dedup_key_for(draft.agent_id, draft.event_type, content),
+            draft.parent_id,
+            metadata,
         )
 
     async def forget(self, principal: Principal, ref: str) -> None:

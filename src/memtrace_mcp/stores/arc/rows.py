@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...models import Memory
+from ...models import Memory, known_memory
 from ...timeexpr import from_us
 from .columns import ColumnType
 from .results import Converter, to_float, to_int, to_str
@@ -126,21 +126,11 @@ def _memory(values: Sequence[Any], tags: list[str]) -> Memory:
         _seq, memory_id, org_id, time_us, agent_id, session_id, memory_type, event_type,
         content, metadata, _tags, importance, dedup_key, parent_id,
     ) = values  # fmt: skip
-    return Memory.model_construct(
-        memory_id=memory_id,
-        org_id=org_id,
-        time=from_us(time_us),
-        agent_id=agent_id,
-        session_id=session_id or None,
-        memory_type=memory_type,
-        event_type=event_type,
-        content=content,
-        metadata=json.loads(metadata),
-        tags=tags,
-        importance=float(importance),
-        dedup_key=dedup_key,
-        parent_id=parent_id or None,
-    )
+    return known_memory(
+        memory_id, from_us(time_us), org_id, agent_id, session_id or None, memory_type,
+        event_type, content, json.loads(metadata) if metadata != "{}" else {}, tags,
+        float(importance), dedup_key, parent_id or None,
+    )  # fmt: skip
 
 
 def from_journal(row: Sequence[Any]) -> Row:

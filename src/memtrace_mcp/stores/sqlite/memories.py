@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...ids import memory_id_floor
-from ...models import Memory, MemoryQuery, MemoryStats
+from ...models import Memory, MemoryQuery, MemoryStats, known_memory
 from ...timeexpr import from_us
 from ..base import Duplicate, NewMemory, StoreStatus
 from .db import Database
@@ -53,18 +53,6 @@ _INLINE_WALK_ROWS = 128
 _MAX_BATCH = 4_096
 
 
-# ``_memory`` builds a Memory as ``model_construct`` would, without its per-field
-# alias and default lookups (a third of the cost of reading a row, and a context
-# reads hundreds). That is only the same object while Memory has no aliases,
-# defaults, extras, private attributes or post-init hook: checked here, at import.
-assert all(
-    f.alias is None and f.validation_alias is None and f.is_required()
-    for f in Memory.model_fields.values()
-)
-assert Memory.model_config.get("extra") != "allow" and not Memory.__private_attributes__
-assert not Memory.__pydantic_post_init__
-
-
 def _json(text: str) -> Any:
     # Most rows carry no metadata or no tags: skip the parser for those.
     if text == "{}":
@@ -75,53 +63,19 @@ def _json(text: str) -> Any:
 
 
 def _memory(row: tuple[Any, ...]) -> Memory:
-    """A ``_COLS`` row as a Memory, fields in the model's own order."""
-    values = {
-        "memory_id": row[0],
-        "time": from_us(row[2]),
-        "org_id": row[1],
-        "agent_id": row[3],
-        "session_id": row[4],
-        "memory_type": row[5],
-        "event_type": row[6],
-        "content": row[7],
-        "metadata": _json(row[8]),
-        "tags": _json(row[9]),
-        "importance": row[10],
-        "dedup_key": row[11],
-        "parent_id": row[12],
-    }
-    memory = Memory.__new__(Memory)
-    object.__setattr__(memory, "__dict__", values)
-    object.__setattr__(memory, "__pydantic_fields_set__", set(values))
-    object.__setattr__(memory, "__pydantic_extra__", None)
-    object.__setattr__(memory, "__pydantic_private__", None)
-    return memory
-
-
-_MEMORY_ROW = (
-    "0190f1e2-7a3b-7c4d-8e5f-3f9a1c2b7d4e", "org", 1, "a", None, "episodic", "e", "c", "{}",
-    "[]", 0.5, "k", None,
-)  # fmt: skip
-assert list(_memory(_MEMORY_ROW).__dict__) == list(Memory.model_fields)
+    """A ``_COLS`` row as a Memory."""
+    return known_memory(
+        row[0], from_us(row[2]), row[1], row[3], row[4], row[5], row[6], row[7],
+        _json(row[8]), _json(row[9]), row[10], row[11], row[12],
+    )  # fmt: skip
 
 
 def _from_record(rec: NewMemory) -> Memory:
-    return Memory.model_construct(
-        memory_id=rec.memory_id,
-        org_id=rec.org_id,
-        time=from_us(rec.time_us),
-        agent_id=rec.agent_id,
-        session_id=rec.session_id,
-        memory_type=rec.memory_type,
-        event_type=rec.event_type,
-        content=rec.content,
-        metadata=json.loads(rec.metadata_json),
-        tags=list(rec.tags),
-        importance=rec.importance,
-        dedup_key=rec.dedup_key,
-        parent_id=rec.parent_id,
-    )
+    return known_memory(
+        rec.memory_id, from_us(rec.time_us), rec.org_id, rec.agent_id, rec.session_id,
+        rec.memory_type, rec.event_type, rec.content, rec.metadata, list(rec.tags),
+        rec.importance, rec.dedup_key, rec.parent_id,
+    )  # fmt: skip
 
 
 def build_filter(
