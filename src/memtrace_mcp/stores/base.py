@@ -22,7 +22,9 @@ from ..models import (
     Principal,
     Session,
     SessionStatus,
+    known_memory,
 )
+from ..timeexpr import from_us
 
 
 class NewMemory(NamedTuple):
@@ -44,6 +46,15 @@ class NewMemory(NamedTuple):
     dedup_key: str
     parent_id: str | None
     metadata: Mapping[str, Any]  # metadata_json, parsed (the client's object)
+
+    def as_memory(self) -> Memory:
+        """The memory as stored, for the answer to the write."""
+        return known_memory(
+            self.memory_id, from_us(self.time_us), self.org_id, self.agent_id,
+            self.session_id, self.memory_type, self.event_type, self.content,
+            dict(self.metadata), list(self.tags), self.importance, self.dedup_key,
+            self.parent_id,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from ...ids import memory_id_floor
 from ...models import Memory, MemoryQuery
 from ..base import Duplicate, NewMemory
-from ..sqlite.db import Database
+from ..sqlite.db import Database, insert_rows
 from .rows import JOURNAL_COLUMNS, Row, from_journal, hour_of
 
 Span = tuple[int, int]  # (first_us, last_us)
@@ -169,59 +169,10 @@ class Journal:
         self, records: Sequence[NewMemory], dedup_since_us: int | None
     ) -> list[Memory | Duplicate]:
         """Journal ``records`` with their dedup check, in one durable transaction."""
-
-        def job(conn: sqlite3.Connection) -> list[Memory | Duplicate]:
-            outcomes: list[Memory | Duplicate] = []
-            seen: dict[tuple[str, str], str] = {}
-            rows: list[tuple[Any, ...]] = []
-            keys: list[tuple[str, str, str, str, int]] = []
-            spans: dict[tuple[str, str, str], list[int]] = {}
-            for rec in records:
-                if dedup_since_us is not None:
-                    held = seen.get((rec.org_id, rec.dedup_key))
-                    if held is None:
-                        hit = conn.execute(
-                            "SELECT memory_id FROM arc_dedup WHERE org_id = ? AND dedup_key = ?"
-                            " AND memory_id >= ? ORDER BY memory_id DESC LIMIT 1",
-                            (rec.org_id, rec.dedup_key, memory_id_floor(dedup_since_us)),
-                        ).fetchone()
-                        held = hit[0] if hit else None
-                    if held is not None:
-                        outcomes.append(Duplicate(memory_id=held, dedup_key=rec.dedup_key))
-                        continue
-                    seen[(rec.org_id, rec.dedup_key)] = rec.memory_id
-                    keys.append(
-                        (rec.org_id, rec.dedup_key, rec.memory_id, rec.agent_id, rec.time_us)
-                    )
-                rows.append(
-                    (
-                        rec.memory_id, rec.org_id, rec.time_us, hour_of(rec.time_us),
-                        rec.agent_id, rec.session_id, rec.memory_type, rec.event_type,
-                        rec.content, rec.metadata_json, json.dumps(list(rec.tags)),
-                        rec.importance, rec.dedup_key, rec.parent_id,
-                    )
-                )  # fmt: skip
-                for kind, key in (("a", rec.agent_id), ("s", rec.session_id)):
-                    if key is not None:
-                        span = spans.setdefault((rec.org_id, kind, key), [rec.time_us] * 2)
-                        span[0], span[1] = min(span[0], rec.time_us), max(span[1], rec.time_us)
-                outcomes.append(from_journal((0, *_unhour(rows[-1]))).memory)
-            conn.executemany(
-                "INSERT INTO arc_journal(memory_id, org_id, time_us, hour, agent_id, session_id,"
-                " memory_type, event_type, content, metadata, tags, importance, dedup_key,"
-                " parent_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-            conn.executemany("INSERT INTO arc_dedup VALUES (?,?,?,?,?)", keys)
-            conn.executemany(
-                "INSERT INTO arc_spans VALUES (?,?,?,?,?) ON CONFLICT(org_id, kind, key)"
-                " DO UPDATE SET first_us = min(first_us, excluded.first_us),"
-                " last_us = max(last_us, excluded.last_us)",
-                [(*k, v[0], v[1]) for k, v in spans.items()],
-            )
-            return outcomes
-
-        return await self._db.write(job)
+        outcomes = await self._db.write_merged(_journal_calls, (records, dedup_since_us))
+        # Built here, not in the job: the writer holds the write lock (see the
+        # embedded store's insert_memories).
+        return [o if isinstance(o, Duplicate) else o.as_memory() for o in outcomes]
 
     async def forget(
         self, org_id: str, memory_id: str, now_us: int, *, known: bool
@@ -367,6 +318,88 @@ class Journal:
         return await self._db.read(read)
 
 
-def _unhour(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """An insert tuple without its ``hour``: the ``JOURNAL_COLUMNS`` order minus seq."""
-    return row[:3] + row[4:]
+_JOURNAL_INSERT = (
+    "INSERT INTO arc_journal(memory_id, org_id, time_us, hour, agent_id, session_id,"
+    " memory_type, event_type, content, metadata, tags, importance, dedup_key, parent_id)"
+    " VALUES "
+)
+_DEDUP_INSERT = "INSERT INTO arc_dedup VALUES "
+_KEYS_PER_LOOKUP = 500
+
+Insert = tuple[Sequence[NewMemory], int | None]  # (records, dedup window start)
+
+
+def _journal_calls(
+    conn: sqlite3.Connection, calls: list[Insert]
+) -> list[list[NewMemory | Duplicate]]:
+    """Journal the records of every call, in order (``seq`` is commit order),
+    skipping each whose dedup key is held at or after its call's window start, by a
+    journaled memory or one journaled before it here."""
+    starts = [since for _, since in calls if since is not None]
+    held = (
+        _held_keys(conn, [r for records, _ in calls for r in records], min(starts))
+        if starts
+        else {}
+    )
+    rows: list[tuple[Any, ...]] = []
+    keys: list[tuple[str, str, str, str, int]] = []
+    spans: dict[tuple[str, str, str], list[int]] = {}
+    results: list[list[NewMemory | Duplicate]] = []
+    for records, since in calls:
+        outcomes: list[NewMemory | Duplicate] = []
+        floor = None if since is None else memory_id_floor(since)
+        for rec in records:
+            if floor is not None:
+                holder = held.get((rec.org_id, rec.dedup_key))
+                if holder is not None and holder >= floor:
+                    outcomes.append(Duplicate(memory_id=holder, dedup_key=rec.dedup_key))
+                    continue
+                held[(rec.org_id, rec.dedup_key)] = rec.memory_id
+                keys.append((rec.org_id, rec.dedup_key, rec.memory_id, rec.agent_id, rec.time_us))
+            rows.append(
+                (
+                    rec.memory_id, rec.org_id, rec.time_us, hour_of(rec.time_us),
+                    rec.agent_id, rec.session_id, rec.memory_type, rec.event_type,
+                    rec.content, rec.metadata_json, json.dumps(list(rec.tags)),
+                    rec.importance, rec.dedup_key, rec.parent_id,
+                )
+            )  # fmt: skip
+            for kind, key in (("a", rec.agent_id), ("s", rec.session_id)):
+                if key is not None:
+                    span = spans.setdefault((rec.org_id, kind, key), [rec.time_us] * 2)
+                    span[0], span[1] = min(span[0], rec.time_us), max(span[1], rec.time_us)
+            outcomes.append(rec)
+        results.append(outcomes)
+    insert_rows(conn, _JOURNAL_INSERT, 14, rows)
+    insert_rows(conn, _DEDUP_INSERT, 5, keys)
+    conn.executemany(
+        "INSERT INTO arc_spans VALUES (?,?,?,?,?) ON CONFLICT(org_id, kind, key)"
+        " DO UPDATE SET first_us = min(first_us, excluded.first_us),"
+        " last_us = max(last_us, excluded.last_us)",
+        [(*k, v[0], v[1]) for k, v in spans.items()],
+    )
+    return results
+
+
+def _held_keys(
+    conn: sqlite3.Connection, records: list[NewMemory], since_us: int
+) -> dict[tuple[str, str], str]:
+    """The newest memory id at or after ``since_us`` holding each of the records'
+    dedup keys (ids sort by time): one indexed IN query per few hundred keys."""
+    wanted: dict[str, dict[str, None]] = {}
+    for rec in records:
+        wanted.setdefault(rec.org_id, {})[rec.dedup_key] = None
+    floor = memory_id_floor(since_us)
+    held: dict[tuple[str, str], str] = {}
+    for org_id, keys in wanted.items():
+        key_list = list(keys)
+        for start in range(0, len(key_list), _KEYS_PER_LOOKUP):
+            chunk = key_list[start : start + _KEYS_PER_LOOKUP]
+            for key, newest in conn.execute(
+                "SELECT dedup_key, max(memory_id) FROM arc_dedup WHERE org_id = ?"
+                f" AND dedup_key IN ({','.join('?' * len(chunk))}) AND memory_id >= ?"
+                " GROUP BY dedup_key",
+                (org_id, *chunk, floor),
+            ):
+                held[(org_id, key)] = newest
+    return held

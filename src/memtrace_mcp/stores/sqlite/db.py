@@ -20,6 +20,7 @@ the hot path (API key checks) may run inline on the event loop's own connection.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import queue
@@ -418,6 +419,34 @@ class Database:
                 return fn(conn)
             finally:
                 conn.execute("COMMIT")
+
+
+# Rows per INSERT statement (insert_rows): at most this many (fewer if SQLite was
+# built with a lower bound-parameter limit). Up to _EXACT_ROWS rows (a group commit
+# of single creates) take one statement of their exact size; more take power-of-two
+# sizes, so a bounded set of prepared statements serves every batch.
+_ROWS_PER_INSERT = 256
+_EXACT_ROWS = 32
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (each ``width`` values) with ``head`` ("INSERT ... VALUES ")
+    as multi-row statements: ``executemany`` steps once per row, and each step hands
+    the GIL over and waits to get it back."""
+    most = min(_ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    start = 0
+    while start < len(rows):
+        left = len(rows) - start
+        size = min(most, left if left <= _EXACT_ROWS else 1 << (left.bit_length() - 1))
+        chunk = rows[start : start + size]
+        conn.execute(_values_sql(head, width, size), [v for row in chunk for v in row])
+        start += size
+
+
+@functools.cache
+def _values_sql(head: str, width: int, rows: int) -> str:
+    one = "(" + ",".join("?" * width) + ")"
+    return head + ",".join([one] * rows)
 
 
 def _runs(group: list[_Job]) -> list[list[_Job]]:

@@ -15,7 +15,6 @@ All values are bound parameters; the SQL text is built from fixed fragments only
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from ...ids import memory_id_floor
 from ...models import Memory, MemoryQuery, MemoryStats, known_memory
 from ...timeexpr import from_us
 from ..base import Duplicate, NewMemory, StoreStatus
-from .db import Database
+from .db import Database, insert_rows
 from .search import (
     CANDIDATES,
     CONTAINS,
@@ -67,14 +66,6 @@ def _memory(row: tuple[Any, ...]) -> Memory:
     return known_memory(
         row[0], from_us(row[2]), row[1], row[3], row[4], row[5], row[6], row[7],
         _json(row[8]), _json(row[9]), row[10], row[11], row[12],
-    )  # fmt: skip
-
-
-def _from_record(rec: NewMemory) -> Memory:
-    return known_memory(
-        rec.memory_id, from_us(rec.time_us), rec.org_id, rec.agent_id, rec.session_id,
-        rec.memory_type, rec.event_type, rec.content, rec.metadata, list(rec.tags),
-        rec.importance, rec.dedup_key, rec.parent_id,
     )  # fmt: skip
 
 
@@ -181,7 +172,7 @@ class SqliteMemoryStore:
         # The stored memories are built here, on the caller's thread, not in the
         # job: the writer thread holds the write lock and, more often than not on a
         # two-core machine, the GIL the event loop is waiting for.
-        return [o if isinstance(o, Duplicate) else _from_record(o) for o in outcomes]
+        return [o if isinstance(o, Duplicate) else o.as_memory() for o in outcomes]
 
     async def get_memory(self, org_id: str, memory_id: str) -> Memory | None:
         row = self._db.read_now(
@@ -358,13 +349,6 @@ _INSERT_MEMORY = (
     " event_type, content, metadata, tags, importance, dedup_key, parent_id) VALUES "
 )
 _INSERT_TAG = "INSERT OR IGNORE INTO memory_tags(org_id, tag, memory_id) VALUES "
-# Rows per INSERT statement: at most this many (fewer if SQLite was built with a
-# lower bound-parameter limit). Up to _EXACT_ROWS rows (a group commit of single
-# creates) take one statement of their exact size; more take power-of-two sizes, so
-# a bounded set of prepared statements serves every batch.
-_ROWS_PER_INSERT = 256
-_EXACT_ROWS = 32
-
 Insert = tuple[Sequence[NewMemory], int | None]  # (records, dedup window start)
 
 
@@ -397,28 +381,9 @@ def _insert_calls(conn: sqlite3.Connection, calls: list[Insert]) -> list[list[Ne
             tag_rows += [(rec.org_id, tag, rec.memory_id) for tag in dict.fromkeys(rec.tags)]
             outcomes.append(rec)
         results.append(outcomes)
-    _insert_rows(conn, _INSERT_MEMORY, 13, rows)
-    _insert_rows(conn, _INSERT_TAG, 3, tag_rows)
+    insert_rows(conn, _INSERT_MEMORY, 13, rows)
+    insert_rows(conn, _INSERT_TAG, 3, tag_rows)
     return results
-
-
-def _insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` with multi-row INSERTs: one statement per run of rows, where
-    ``executemany`` steps once per row, handing the GIL over each time."""
-    most = min(_ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
-    start = 0
-    while start < len(rows):
-        left = len(rows) - start
-        size = min(most, left if left <= _EXACT_ROWS else 1 << (left.bit_length() - 1))
-        chunk = rows[start : start + size]
-        conn.execute(_values_sql(head, width, size), [v for row in chunk for v in row])
-        start += size
-
-
-@functools.cache
-def _values_sql(head: str, width: int, rows: int) -> str:
-    one = "(" + ",".join("?" * width) + ")"
-    return head + ",".join([one] * rows)
 
 
 def _held_keys(
