@@ -4,8 +4,12 @@ the SDK's client, talking over its stdin/stdout."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
+import termios
+import threading
 from pathlib import Path
 
 import anyio
@@ -131,6 +135,47 @@ async def test_stdout_carries_nothing_but_json_rpc_and_logs_go_to_stderr(tmp_pat
     assert all(reply["jsonrpc"] == "2.0" for reply in replies)
     assert sorted(r["id"] for r in replies) == [1, 2, 3]  # type: ignore[type-var]
     assert b"store_memory" in stderr  # the rejected call was logged, on stderr
+
+
+def test_a_terminal_on_stdin_is_served_too(tmp_path: Path) -> None:
+    """Pipes and sockets are read by the event loop; anything else (here: a
+    terminal, as when someone runs the server by hand) by the SDK's own
+    transport. Both answer every request and exit at end of input."""
+    (tmp_path / "data").mkdir()
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "tty", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "store_memory", "arguments": {"content": "typed: ünïcode"}}},
+    ]  # fmt: skip
+    terminal, server_side = pty.openpty()
+    modes = termios.tcgetattr(server_side)
+    modes[3] &= ~termios.ECHO  # lines are read as typed, not echoed back
+    termios.tcsetattr(server_side, termios.TCSANOW, modes)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memtrace_mcp"],
+        stdin=server_side, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={"MEMTRACE_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+    )  # fmt: skip
+    os.close(server_side)
+    watchdog = threading.Timer(DEADLINE_S, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        os.write(terminal, "".join(json.dumps(r) + "\n" for r in requests).encode())
+        replies = [json.loads(proc.stdout.readline()) for _ in range(2)]
+        os.write(terminal, b"\x04")  # Ctrl-D: end of input
+        _, stderr = proc.communicate()
+        os.close(terminal)
+    finally:
+        watchdog.cancel()
+    assert proc.returncode == 0, stderr.decode()
+    assert sorted(r["id"] for r in replies) == [1, 2]
+    stored = next(r for r in replies if r["id"] == 2)
+    assert stored["result"]["structuredContent"]["memory_id"]
 
 
 def test_the_stdio_path_does_not_import_the_rest_stack() -> None:
