@@ -101,15 +101,26 @@ async def test_two_stdio_servers_on_one_data_dir_write_concurrently_without_loss
     assert {m.agent_id for m in page.memories} == {"claude-desktop", "claude-code"}
 
 
+def handshake(client: str) -> list[dict[str, object]]:
+    """A raw client's first two messages (id 1)."""
+    return [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": client, "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ]  # fmt: skip
+
+
+def store_call(request_id: int, content: str) -> dict[str, object]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {
+        "name": "store_memory", "arguments": {"content": content}}}  # fmt: skip
+
+
 async def test_stdout_carries_nothing_but_json_rpc_and_logs_go_to_stderr(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     requests = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"}}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": "store_memory", "arguments": {"content": ""}}},
+        *handshake("raw"),
+        store_call(2, ""),
         {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
     ]
     env = {"MEMTRACE_DATA_DIR": str(tmp_path / "data"), "MEMTRACE_LOG_LEVEL": "debug",
@@ -142,14 +153,7 @@ def test_a_terminal_on_stdin_is_served_too(tmp_path: Path) -> None:
     terminal, as when someone runs the server by hand) by the SDK's own
     transport. Both answer every request and exit at end of input."""
     (tmp_path / "data").mkdir()
-    requests = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "tty", "version": "0"}}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": "store_memory", "arguments": {"content": "typed: ünïcode"}}},
-    ]  # fmt: skip
+    requests = [*handshake("tty"), store_call(2, "typed: ünïcode")]
     terminal, server_side = pty.openpty()
     modes = termios.tcgetattr(server_side)
     modes[3] &= ~termios.ECHO  # lines are read as typed, not echoed back
