@@ -3,12 +3,17 @@ resource template, the server's instructions; in both protocol eras."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from mcp.types import Tool
+from pydantic import TypeAdapter
 
 from mcp import Client
 from memtrace_mcp.models import EVENT_TYPE_PATTERN, ID_PATTERN, TAG_PATTERN
+from memtrace_mcp.transports.mcp.server import lean_schema
+from memtrace_mcp.transports.mcp.shapes import SearchHits
 
 from .conftest import AGENT
 
@@ -106,6 +111,49 @@ async def test_agent_id_is_optional_everywhere_and_defaults_to_the_configured_ag
 async def test_every_tool_declares_an_output_schema(client: Client) -> None:
     for tool in (await tools_by_name(client)).values():
         assert tool.output_schema and tool.output_schema.get("type") == "object", tool.name
+
+
+def test_output_schemas_are_published_lean_and_accept_exactly_what_they_did() -> None:
+    """Output schemas go out with references inlined and optional types as type
+    lists (cheaper for clients to check every result against): the same
+    verdict as pydantic's own schema on good and bad results."""
+    hit = {
+        "memory_id": "0190f1e2-7a3b-7c4d-8e5f-3f9a1c2b7d4e", "time": "2026-11-22T08:00:00Z",
+        "agent_id": "a", "session_id": None, "memory_type": "episodic", "event_type": "e",
+        "content": "ünïcode", "content_truncated": False, "tags": ["x"], "importance": 0.4,
+    }  # fmt: skip
+    good = {"results": [hit, {**hit, "session_id": "s", "reasoning": "why"}], "count": 2,
+            "has_more": False, "next_offset": None}  # fmt: skip
+    bad = [
+        {**good, "results": [{**hit, "session_id": 5}]},
+        {**good, "results": [{**hit, "tags": [1]}]},
+        {**good, "next_offset": "10"},
+        {**good, "results": [{k: v for k, v in hit.items() if k != "content"}]},
+        {**good, "count": None},
+    ]
+    original = TypeAdapter(SearchHits).json_schema()
+    lean = lean_schema(original)
+    assert "$defs" in original and "$defs" not in json.dumps(lean)
+    assert "anyOf" not in json.dumps(lean)
+    for doc in [good, *bad]:
+        assert Draft202012Validator(lean).is_valid(doc) == Draft202012Validator(
+            original
+        ).is_valid(doc), doc
+    assert Draft202012Validator(lean).is_valid(good)
+    assert not any(Draft202012Validator(lean).is_valid(doc) for doc in bad)
+
+
+def test_a_recursive_schema_keeps_its_definitions() -> None:
+    tree = {
+        "$defs": {"Node": {"type": "object", "properties": {
+            "kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+            "name": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}},
+        "$ref": "#/$defs/Node",
+    }  # fmt: skip
+    lean = lean_schema(tree)
+    doc = {"kids": [{"kids": [{"name": None}], "name": "b"}], "name": "a"}
+    assert Draft202012Validator(lean).is_valid(doc)
+    assert not Draft202012Validator(lean).is_valid({"kids": [{"kids": [{"name": 3}]}]})
 
 
 async def test_session_context_is_offered_as_a_resource_template(client: Client) -> None:
