@@ -9,8 +9,8 @@ Errors print ``error: <message>`` to stderr and exit 1.
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import json
 import logging
 import sys

@@ -2,7 +2,8 @@
 
 Writes are jobs: a function run against the writer connection inside a transaction.
 The writer thread takes every job queued at that moment (up to ``group_max``), runs
-each under its own savepoint (so one failing job does not undo the others), commits
+each under its own savepoint (so one failing job does not undo the others; a group
+that is one job, or one merged run, needs none: undoing it is a rollback), commits
 once with ``synchronous=FULL`` and only then resolves the callers' futures. A caller
 that got its answer is therefore durable, and a burst of N writers costs one fsync,
 not N. Jobs of a kind that merges (``write_merged``, e.g. inserting memories) run
@@ -93,7 +94,7 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         isolation_level=None,
         check_same_thread=False,
         timeout=_BUSY_TIMEOUT_MS / 1000,
-        # Room for the writer's multi-row INSERTs of each size (memories.py) besides
+        # Room for the writer's multi-row INSERTs of each size (insert_rows) besides
         # every query shape.
         cached_statements=256,
     )
@@ -194,7 +195,9 @@ class Database:
         """Run ``fn`` in a committed transaction; return once it is durable."""
         return await self._submit(fn)  # type: ignore[no-any-return]
 
-    async def write_merged(self, many: Callable[[sqlite3.Connection, list[A]], list[T]], arg: A) -> T:
+    async def write_merged(
+        self, many: Callable[[sqlite3.Connection, list[A]], list[T]], arg: A
+    ) -> T:
         """Like ``write(lambda conn: many(conn, [arg])[0])``, but the calls of one
         ``many`` that meet in a group commit run as one ``many(conn, [arg, ...])``,
         which returns one result per argument, in order. Merged, a burst of small
@@ -308,7 +311,8 @@ class Database:
                 (run,) = runs
                 error = self._run_together(conn, run, savepoint=False)
                 if error is not None:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # some SQLite errors roll back by themselves
+                        conn.execute("ROLLBACK")
                     self._begin(conn)
                     if len(run) == 1:
                         run[0].error = error
@@ -429,7 +433,9 @@ _ROWS_PER_INSERT = 256
 _EXACT_ROWS = 32
 
 
-def insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+def insert_rows(
+    conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]
+) -> None:
     """Insert ``rows`` (each ``width`` values) with ``head`` ("INSERT ... VALUES ")
     as multi-row statements: ``executemany`` steps once per row, and each step hands
     the GIL over and waits to get it back."""

@@ -352,7 +352,9 @@ _INSERT_TAG = "INSERT OR IGNORE INTO memory_tags(org_id, tag, memory_id) VALUES 
 Insert = tuple[Sequence[NewMemory], int | None]  # (records, dedup window start)
 
 
-def _insert_calls(conn: sqlite3.Connection, calls: list[Insert]) -> list[list[NewMemory | Duplicate]]:
+def _insert_calls(
+    conn: sqlite3.Connection, calls: list[Insert]
+) -> list[list[NewMemory | Duplicate]]:
     """Store the records of every call, in order, skipping each whose dedup key is
     held at or after its call's window start, by a stored memory or by a record
     stored before it here (so concurrent identical requests store exactly one)."""

@@ -46,15 +46,14 @@ async def run_stdio(services: ToolServices, *, agent_id: str) -> None:
     if not (_pollable(0) and _pollable(1)):
         await server.run_stdio_async()  # a file or a terminal: the SDK's threads
         return
-    async with _wire() as (lines, text):
-        async with stdio_server(lines, text) as (read_stream, write_stream):
-            await _serve(server, read_stream, write_stream)
+    async with _wire() as (lines, text), stdio_server(lines, text) as (read_stream, write_stream):
+        await _serve(server, read_stream, write_stream)
 
 
 async def _serve(server: MemtraceMCP, read_stream: Any, write_stream: Any) -> None:
     # What ``MCPServer.run_stdio_async`` does with the streams it opens; the SDK
     # offers no public way to hand it others.
-    lowlevel = server._lowlevel_server  # noqa: SLF001
+    lowlevel = server._lowlevel_server
     await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
 
